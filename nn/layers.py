@@ -1,0 +1,203 @@
+"""Layers: Linear, the activations, Softmax, BatchNorm1d, Dropout (PyTorch names and defaults)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import autograd as ag
+from autograd import Tensor
+
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+
+class Identity(Module):
+    """Returns its input."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+class Linear(Module):
+    """y = x @ W.T + b with W of shape (out_features, in_features).
+
+    PyTorch's default init: W ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform_ with a=sqrt(5))
+    and b ~ U(-1/sqrt(in), 1/sqrt(in)): Var(w) = 1 / (3 in), a third of what keeps the
+    variance through a linear layer; reinitialise with `nn.init` to choose otherwise.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: np.dtype | type = np.float32):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class ReLU(Module):
+    """max(x, 0): cheap, no vanishing gradient for x > 0; a unit stuck below 0 never updates."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.relu()
+
+
+class LeakyReLU(Module):
+    """x for x > 0, negative_slope * x otherwise: some gradient always flows."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.leaky_relu(self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise: smooth and roughly zero-centred."""
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.elu(self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)): saturates at both ends (vanishing gradients), not zero-centred."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.sigmoid()
+
+
+class Tanh(Module):
+    """tanh(x): zero-centred sigmoid shape, still saturates."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.tanh()
+
+
+class Softmax(Module):
+    """exp(x) / sum(exp(x)) along `axis`."""
+
+    def __init__(self, axis: int = -1):
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.softmax(axis=self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Softmax):
+    """x - logsumexp(x) along `axis`."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.log_softmax(axis=self.axis)
+
+
+class Flatten(Module):
+    """Reshape (N, d1, d2, ...) to (N, d1 * d2 * ...)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.reshape(x.shape[0], -1)
+
+
+class BatchNorm1d(Module):
+    """y = (x - mean) / sqrt(var + eps) * gamma + beta, per feature, over (N, C) or (N, C, L).
+
+    Training: mean and biased variance of the batch normalise, and the running estimates are
+    smoothed: running = (1 - momentum) * running + momentum * batch (unbiased variance);
+    momentum=None gives the cumulative average over all batches instead. Evaluation: the running
+    estimates normalise. gamma (`weight`, ones) and beta (`bias`, zeros) are learned; none with
+    `affine=False`. With `track_running_stats=False` batch statistics are used in both modes.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 dtype: np.dtype | type = np.float32):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=dtype))
+            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", ag.tensor(np.zeros(num_features, dtype=dtype)))
+            self.register_buffer("running_var", ag.tensor(np.ones(num_features, dtype=dtype)))
+            self.register_buffer("num_batches_tracked", ag.tensor(np.array(0, dtype=np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            self.num_batches_tracked.data[...] = 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        F._channel_axes(x, self.num_features)  # check the shape before counting the batch
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if momentum is None:  # cumulative moving average
+                momentum = 1.0 / float(self.num_batches_tracked.data)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            training=self.training or not self.track_running_stats,
+                            momentum=0.0 if momentum is None else momentum, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class Dropout(Module):
+    """Inverted dropout: in training each element is zeroed with probability `p` and the
+    survivors are scaled by 1 / (1 - p) (so no rescaling is needed at evaluation); the identity
+    in eval mode. Note `p` is the probability of dropping, as in PyTorch (the course's `p` is the
+    probability of keeping)."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

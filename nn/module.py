@@ -1,0 +1,363 @@
+"""`Module`: parameters, buffers and submodules registered on attribute assignment.
+
+One recursive walk, `named_modules`, visits the tree once; `named_parameters`, `named_buffers`,
+`state_dict`, `load_state_dict`, `train`/`eval` and `zero_grad` are all built on it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+import autograd as ag
+from autograd import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that requires grad and registers itself when assigned to a `Module` attribute.
+
+    >>> import numpy as np
+    >>> w = Parameter(np.zeros((2, 3), dtype=np.float32))
+    >>> w.requires_grad, w.shape
+    (True, (2, 3))
+    """
+
+    def __init__(self, data: Any, requires_grad: bool = True):
+        if isinstance(data, Tensor):
+            data = data.data
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+def _assign(target: Tensor, value: Any) -> None:
+    """Overwrite `target`'s values in place (cast to its dtype), bumping its version counter
+    so that a graph which saved it refuses to backward instead of using the new values."""
+    value = value.data if isinstance(value, Tensor) else value
+    np.copyto(target.data, value, casting="unsafe")
+    target._version[0] += 1
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict(strict=False)` could not match."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class of every layer and model. Subclasses call `super().__init__()` first, then
+    assign `Parameter`s, submodules and (via `register_buffer`) buffers as attributes, and
+    define `forward`; calling the module calls `forward`.
+
+    >>> import nn
+    >>> class Net(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc = nn.Linear(3, 2)
+    ...     def forward(self, x):
+    ...         return self.fc(x).relu()
+    >>> [name for name, _ in Net().named_parameters()]
+    ['fc.weight', 'fc.bias']
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        # Registered objects live in these dicts and, for fast attribute access, in __dict__.
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ---- registration -------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() is called; "
+                f"call super().__init__() first in {type(self).__name__}.__init__")
+        if isinstance(value, Parameter):
+            self._forget(name)
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._forget(name)
+            self._modules[name] = value
+        elif name in self._parameters:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
+                                "(nn.Parameter or None expected)")
+            self._parameters[name] = None
+        elif name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module "
+                                f"{name!r} (nn.Module or None expected)")
+            self._modules[name] = None
+        elif name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
+                                "(Tensor or None expected)")
+            self._buffers[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._forget(name)
+        object.__delattr__(self, name)
+
+    def _forget(self, name: str) -> None:
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        self._non_persistent.discard(name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register `param` (or None, a declared but absent parameter such as a missing bias)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot register {type(param).__name__} as parameter {name!r} "
+                            "(nn.Parameter or None expected)")
+        self._forget(name)
+        self._parameters[name] = param
+        object.__setattr__(self, name, param)
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register a tensor that is state but not a parameter (BatchNorm's running statistics):
+        it is saved in `state_dict` (unless `persistent=False`) and not trained."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            tensor = ag.tensor(np.asarray(tensor))
+        self._forget(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register `module` as a child called `name` (what attribute assignment does)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._forget(name)
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    register_module = add_module
+
+    # ---- the one walk over the tree ----------------------------------------------------------
+    def named_modules(self, memo: set[int] | None = None,
+                      prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module and every submodule, each once, parents first."""
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+
+    def _named_members(self, registry: str, prefix: str = "",
+                       recurse: bool = True) -> Iterator[tuple[str, Any]]:
+        walk = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        seen: set[int] = set()
+        for module_prefix, module in walk:
+            for name, value in getattr(module, registry).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), value
+
+    def named_parameters(self, prefix: str = "",
+                         recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter), e.g. `('0.weight', ...)`; a shared parameter comes once."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "",
+                      recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, child in self._modules.items():
+            if child is not None:
+                yield name, child
+
+    def children(self) -> Iterator[Module]:
+        for _, child in self.named_children():
+            yield child
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call `fn` on every submodule and then on this one (e.g. to initialise weights)."""
+        for module in reversed(list(self.modules())):
+            fn(module)
+        return self
+
+    # ---- modes and gradients ---------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (batch statistics, active dropout) on this module and below."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be a bool, got {mode!r}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: running statistics in BatchNorm, Dropout is the identity."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the accumulated gradients (set them to None, or to zeros in place)."""
+        for param in self.parameters():
+            if param.grad is None:
+                continue
+            if set_to_none:
+                param.grad = None
+            else:
+                param.grad.data.fill(0)
+
+    # ---- state -----------------------------------------------------------------------------
+    def _state_items(self) -> Iterator[tuple[str, Tensor]]:
+        for prefix, module in self.named_modules():
+            for registry in (module._parameters, module._buffers):
+                for name, value in registry.items():
+                    if value is not None and name not in module._non_persistent:
+                        yield (f"{prefix}.{name}" if prefix else name), value
+
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """Parameters and persistent buffers by dotted name, as NumPy arrays. They are copies:
+        a state dict taken now keeps its values while training goes on."""
+        return OrderedDict((name, value.data.copy()) for name, value in self._state_items())
+
+    def load_state_dict(self, state_dict: Mapping[str, Any],
+                        strict: bool = True) -> IncompatibleKeys:
+        """Copy the values of `state_dict` into this module's parameters and buffers in place.
+
+        A wrong shape is always an error (naming the key and both shapes); a missing or an
+        unexpected key is one when `strict`. Nothing is copied unless everything matches.
+        """
+        own = OrderedDict(self._state_items())
+        missing = [key for key in own if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        errors = []
+        for key, target in own.items():
+            if key in state_dict:
+                value = np.asarray(state_dict[key])
+                if value.shape != target.shape:
+                    errors.append(f"size mismatch for {key}: copying a value of shape "
+                                  f"{value.shape} from the state dict, the shape in the current "
+                                  f"model is {target.shape}")
+        if strict and missing:
+            errors.append("missing key(s): " + ", ".join(repr(k) for k in missing))
+        if strict and unexpected:
+            errors.append("unexpected key(s): " + ", ".join(repr(k) for k in unexpected))
+        if errors:
+            raise RuntimeError(f"error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        for key, target in own.items():
+            if key in state_dict:
+                _assign(target, np.asarray(state_dict[key]))
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- printing --------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): " + repr(child).replace("\n", "\n  ")
+                 for name, child in self._modules.items()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """Modules applied in order: `Sequential(Linear(4, 8), ReLU(), Linear(8, 2))(x)`.
+    Children are named '0', '1', ...; indexing and slicing work."""
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for index, module in enumerate(modules):
+                self.add_module(str(index), module)
+
+    def forward(self, x: Any) -> Any:
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, index: int | slice) -> Any:
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(*modules[index])
+        return modules[index]
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (a plain list's would not be).
+    It has no forward: iterate over it in yours."""
+
+    def __init__(self, modules: Iterable[Module] | None = None):
+        super().__init__()
+        for module in modules or ():
+            self.append(module)
+
+    def append(self, module: Module) -> ModuleList:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, index: int | slice) -> Any:
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(modules[index])
+        return modules[index]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        name = list(self._modules)[index]
+        self.add_module(name, module)

@@ -1,0 +1,123 @@
+"""Losses against their formulas: values, reductions, gradients (gradcheck), extreme logits."""
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+from nn import functional as F
+
+
+def tensor(data, requires_grad=False):
+    return ag.tensor(np.asarray(data, dtype=np.float64), requires_grad=requires_grad)
+
+
+def ce_reference(logits, target):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -log_probs[np.arange(len(target)), target]
+
+
+LOGITS = np.random.default_rng(0).standard_normal((6, 4)) * 3
+TARGET = np.array([0, 3, 1, 1, 2, 0])
+
+
+@pytest.mark.parametrize("reduction, reduce", [("mean", np.mean), ("sum", np.sum),
+                                               ("none", lambda v: v)])
+def test_cross_entropy_value_and_reductions(reduction, reduce):
+    loss = F.cross_entropy(tensor(LOGITS), TARGET, reduction=reduction)
+    np.testing.assert_allclose(loss.data, reduce(ce_reference(LOGITS, TARGET)), rtol=1e-12)
+
+
+def test_cross_entropy_module_and_tensor_targets():
+    loss = nn.CrossEntropyLoss()(tensor(LOGITS), ag.tensor(TARGET))
+    np.testing.assert_allclose(loss.item(), ce_reference(LOGITS, TARGET).mean(), rtol=1e-12)
+
+
+def test_cross_entropy_gradient_is_softmax_minus_onehot_and_gradchecks():
+    x = tensor(LOGITS, requires_grad=True)
+    F.cross_entropy(x, TARGET).backward()
+    probs = np.exp(LOGITS) / np.exp(LOGITS).sum(axis=1, keepdims=True)
+    probs[np.arange(6), TARGET] -= 1
+    np.testing.assert_allclose(x.grad.data, probs / 6, rtol=1e-10, atol=1e-14)
+    for reduction in ("mean", "sum", "none"):
+        assert ag.gradcheck(lambda x, r=reduction: F.cross_entropy(x, TARGET, reduction=r),
+                            (tensor(LOGITS, requires_grad=True),))
+
+
+def test_cross_entropy_finite_for_huge_logits():
+    logits = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]], dtype=np.float32)
+    x = ag.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, np.array([1, 0]), reduction="none")
+    np.testing.assert_allclose(loss.data, [2e4, 2e4 + np.log(2)], rtol=1e-6)
+    loss.sum().backward()
+    assert np.all(np.isfinite(x.grad.data))
+    np.testing.assert_allclose(x.grad.data, [[1, -1, 0], [-1, 0.5, 0.5]], atol=1e-6)
+
+
+def test_cross_entropy_probability_targets_and_single_sample():
+    probs = np.full((6, 4), 0.25)
+    expected = -(probs * (LOGITS - np.log(np.exp(LOGITS).sum(1, keepdims=True)))).sum(1).mean()
+    np.testing.assert_allclose(F.cross_entropy(tensor(LOGITS), probs).item(), expected)
+    single = F.cross_entropy(tensor(LOGITS[0]), np.array(2))
+    np.testing.assert_allclose(single.item(), ce_reference(LOGITS[:1], [2])[0])
+
+
+def test_cross_entropy_bad_targets_and_reduction():
+    with pytest.raises(IndexError, match=r"\[0, 4\)"):
+        F.cross_entropy(tensor(LOGITS), np.array([0, 1, 2, 3, 4, 0]))
+    with pytest.raises(ValueError, match=r"\(5,\)"):
+        F.cross_entropy(tensor(LOGITS), np.zeros(5, dtype=int))
+    with pytest.raises(ValueError, match="reduction"):
+        nn.CrossEntropyLoss(reduction="avg")
+
+
+def bce_reference(x, y):
+    p = 1 / (1 + np.exp(-x))
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def test_bce_with_logits_value_reductions_and_gradcheck():
+    x = np.random.default_rng(1).standard_normal((5, 3)) * 2
+    y = np.random.default_rng(2).random((5, 3))
+    ref = bce_reference(x, y)
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(tensor(x), y).item(),
+                               ref.mean(), rtol=1e-12)
+    np.testing.assert_allclose(nn.BCEWithLogitsLoss(reduction="sum")(tensor(x), y).item(),
+                               ref.sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        F.binary_cross_entropy_with_logits(tensor(x), y, reduction="none").data, ref,
+        rtol=1e-12)
+    assert ag.gradcheck(lambda x, y: F.binary_cross_entropy_with_logits(x, y),
+                        (tensor(x, True), tensor(y, True)))
+
+
+def test_bce_with_logits_finite_for_huge_logits_and_right_at_zero():
+    x = ag.tensor(np.array([1e4, -1e4, 1e4, -1e4, 0.0], dtype=np.float32), requires_grad=True)
+    y = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+    loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    np.testing.assert_allclose(loss.data, [0, 0, 1e4, 1e4, np.log(2)], rtol=1e-6)
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [0, 0, 1, -1, -0.5], atol=1e-6)
+
+
+def test_bce_with_logits_second_derivative():
+    x = tensor([0.3, -1.2], requires_grad=True)
+    assert ag.gradgradcheck(lambda x: F.binary_cross_entropy_with_logits(x, [1.0, 0.0]), (x,))
+
+
+def test_mse_loss_value_gradient_and_shape_check():
+    a = np.random.default_rng(3).standard_normal((4, 2))
+    b = np.random.default_rng(4).standard_normal((4, 2))
+    np.testing.assert_allclose(nn.MSELoss()(tensor(a), b).item(), np.mean((a - b) ** 2))
+    np.testing.assert_allclose(F.mse_loss(tensor(a), b, reduction="sum").item(),
+                               np.sum((a - b) ** 2))
+    assert ag.gradcheck(lambda a: F.mse_loss(a, b), (tensor(a, True),))
+    with pytest.raises(ValueError, match="shape"):
+        F.mse_loss(tensor(a), b[:3])
+
+
+def test_nll_loss_on_log_softmax_equals_cross_entropy():
+    log_probs = F.log_softmax(tensor(LOGITS), axis=1)
+    np.testing.assert_allclose(nn.NLLLoss()(log_probs, TARGET).item(),
+                               F.cross_entropy(tensor(LOGITS), TARGET).item())

@@ -1,0 +1,219 @@
+"""The backward pass: walk the graph from the outputs in topological order, calling each
+node's VJP once with its gradients summed, and deliver gradients to the leaves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .function import Node
+from .grad_mode import set_grad_enabled
+from .tensor import Tensor
+
+
+def backward(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
+             retain_graph: bool = False, create_graph: bool = False) -> None:
+    """Accumulate the gradients of `roots` (weighted by `gradients`) into leaves' `.grad`."""
+    _run(roots, _root_gradients(roots, gradients, "backward"), retain_graph, create_graph)
+
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+    """The gradients of `outputs` with respect to `inputs`, returned instead of accumulated
+    into `.grad`. With `create_graph` they are recorded, so they can be differentiated again."""
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = (grad_outputs,)
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
+    keep = create_graph if retain_graph is None else retain_graph
+    captured = _run(outputs, _root_gradients(outputs, grad_outputs, "grad"), keep, create_graph,
+                    capture=inputs)
+    for i, g in enumerate(captured):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {inputs[i].shape}) was not used to "
+                               "compute the outputs; pass allow_unused=True to get None for it")
+    return tuple(captured)
+
+
+def _root_gradients(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
+                    caller: str) -> list[Tensor]:
+    if gradients is None:
+        gradients = [None] * len(roots)
+    if len(gradients) != len(roots):
+        raise ValueError(f"{caller}: got {len(gradients)} gradients for {len(roots)} outputs")
+    seeds = []
+    for root, g in zip(roots, gradients):
+        if not root.requires_grad:
+            raise RuntimeError(f"{caller}: the tensor of shape {root.shape} does not require "
+                               "grad and has no grad_fn (nothing recorded it)")
+        if g is None:
+            if root.data.size != 1:
+                raise RuntimeError(f"{caller}: the output has shape {root.shape}; gradient can "
+                                   "be implied only for a scalar, pass `gradient=`")
+            g = np.ones_like(root.data)
+        g = g if isinstance(g, Tensor) else Tensor._make(np.asarray(g, root.dtype), False, None, 0)
+        if g.shape != root.shape:
+            raise ValueError(f"{caller}: gradient of shape {g.shape} does not match the output "
+                             f"shape {root.shape}")
+        seeds.append(g)
+    return seeds
+
+
+def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_graph: bool,
+         capture: Sequence[Tensor] | None = None) -> list[Tensor | None]:
+    """Kahn's algorithm over the nodes reachable from the roots: a node runs once every node
+    that feeds it a gradient has run. Leaves collect their gradients at the end.
+
+    Gradients travel as arrays, or as tensors (recorded) under create_graph."""
+    dependencies = _count_dependencies(roots)
+    pending: dict[Node, list] = {}  # node -> gradient of each of its outputs so far
+    leaf_grads: dict[Tensor, Tensor] = {}
+    wanted = {} if capture is None else {_key(t): i for i, t in enumerate(capture)}
+    captured: list[Tensor | None] = [None] * len(wanted)
+
+    for root, seed in zip(roots, seeds):
+        seed = seed if create_graph else seed.data  # a recorded seed stays connected
+        _deliver(root.grad_fn or root, root._output_nr, seed, pending, leaf_grads)
+    root_nodes = dict.fromkeys(root.grad_fn for root in roots if root.grad_fn is not None)
+    ready = [node for node in root_nodes if dependencies.get(node, 0) == 0]
+
+    with set_grad_enabled(create_graph):
+        while ready:
+            node = ready.pop()
+            grads = _output_gradients(node, pending.pop(node, None), wanted, captured)
+            input_grads = _call_backward(node, grads, create_graph) if grads is not None else None
+            if not keep_graph:
+                node.free()
+            for i, edge in enumerate(node.edges):
+                if edge is None:
+                    continue
+                target, output_nr, shape, dtype = edge
+                g = None if input_grads is None else input_grads[i]
+                if g is not None:
+                    g = _fit(g, shape, dtype, node, create_graph)
+                    _deliver(target, output_nr, g, pending, leaf_grads)
+                if type(target) is Node:
+                    dependencies[target] -= 1
+                    if dependencies[target] == 0:
+                        ready.append(target)
+
+        for leaf, g in leaf_grads.items():
+            g = _run_hooks(leaf._hooks, _as_tensor(g))
+            if capture is None:
+                _accumulate(leaf, g, create_graph)
+            elif (leaf, 0) in wanted:
+                captured[wanted[(leaf, 0)]] = g
+    return captured
+
+
+def _count_dependencies(roots: Sequence[Tensor]) -> dict[Node, int]:
+    """For every node reachable from the roots, how many edges lead into it."""
+    dependencies: dict[Node, int] = {}
+    stack = [root.grad_fn for root in roots if root.grad_fn is not None]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for edge in node.edges:
+            if edge is not None and type(target := edge[0]) is Node:
+                dependencies[target] = dependencies.get(target, 0) + 1
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
+    return dependencies
+
+
+def _key(t: Tensor) -> tuple[Any, int]:
+    return (t.grad_fn or t, t._output_nr)
+
+
+def _deliver(target: Any, output_nr: int, g: Tensor, pending: dict, leaf_grads: dict) -> None:
+    """Add `g` to what has reached output `output_nr` of `target` (a node or a leaf)."""
+    if type(target) is Node:
+        slots = pending.get(target)
+        if slots is None:
+            pending[target] = slots = [None] * (len(target.outputs_meta) or 1)
+        slots[output_nr] = g if slots[output_nr] is None else slots[output_nr] + g
+    else:
+        previous = leaf_grads.get(target)
+        leaf_grads[target] = g if previous is None else previous + g
+
+
+def _output_gradients(node: Node, grads: list | None, wanted: dict,
+                      captured: list) -> list | None:
+    """The node's output gradients after hooks and retain_grad; None if none arrived."""
+    if grads is None:
+        return None
+    for nr, g in enumerate(grads):
+        if g is None:
+            continue
+        if node.hooks and nr in node.hooks:
+            hooked = _run_hooks(node.hooks[nr], _as_tensor(g))
+            grads[nr] = g = hooked if isinstance(g, Tensor) else hooked.data
+        if node.retained and nr in node.retained:
+            tensor = node.retained[nr]()
+            if tensor is not None:
+                tensor.grad = _as_tensor(g) if tensor.grad is None else tensor.grad + g
+        if (node, nr) in wanted:
+            captured[wanted[(node, nr)]] = _as_tensor(g)
+    return grads
+
+
+def _call_backward(node: Node, grads: list, create_graph: bool) -> tuple:
+    for nr, g in enumerate(grads):
+        if g is None:  # an unused output of a multi-output op
+            shape, dtype = node.outputs_meta[nr]
+            zeros = np.zeros(shape, dtype)
+            grads[nr] = Tensor(zeros) if create_graph else zeros
+    result = node.fn.backward(node, *grads)
+    result = result if isinstance(result, tuple) else (result,)
+    if len(result) != len(node.edges):
+        raise RuntimeError(f"{node.name}.backward returned {len(result)} gradients for "
+                           f"{len(node.edges)} inputs (one per forward argument, None allowed)")
+    return result
+
+
+def _fit(g: Any, shape: tuple, dtype: np.dtype, node: Node, create_graph: bool) -> Any:
+    """Sum a gradient back over broadcast axes to its input's shape and cast to its dtype."""
+    if create_graph:
+        g = g if isinstance(g, Tensor) else Tensor(np.asarray(g))
+    elif type(g) is not np.ndarray:
+        g = g.data if isinstance(g, Tensor) else np.asarray(g)
+    if g.shape != shape:
+        lead = g.ndim - len(shape)
+        if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, g.shape[lead:])):
+            raise RuntimeError(f"{node.name}.backward returned a gradient of shape {g.shape} "
+                               f"for an input of shape {shape}")
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+        g = g.sum(axes, keepdims=True).reshape(shape)
+    if g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
+def _as_tensor(g: Any) -> Tensor:
+    return g if isinstance(g, Tensor) else Tensor._make(np.asarray(g), False, None, 0)
+
+
+def _run_hooks(hooks: list | None, g: Tensor) -> Tensor:
+    for hook in hooks or ():
+        replacement = hook(g)
+        if replacement is not None:
+            g = replacement
+    return g
+
+
+def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
+    """leaf.grad += g, out of place. A first gradient is stored as a copy (unless recorded):
+    rules pass gradients through by reference, and changing one `.grad` must not change
+    another."""
+    if leaf.grad is not None:
+        leaf.grad = leaf.grad + g
+    else:
+        leaf.grad = g if create_graph else Tensor._make(np.array(g.data), False, None, 0)

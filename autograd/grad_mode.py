@@ -1,0 +1,73 @@
+"""Grad modes: whether operations are recorded into the graph. Per thread, restored on exit."""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations on tensors that require grad are being recorded."""
+    return _mode.enabled
+
+
+class _GradModeContext:
+    """Base of the grad-mode switches: a context manager that is also a decorator."""
+
+    mode: bool
+
+    def __enter__(self) -> None:
+        self._previous = _mode.enabled
+        _mode.enabled = self.mode
+
+    def __exit__(self, *exc_info) -> None:
+        _mode.enabled = self._previous
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            previous = _mode.enabled
+            _mode.enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _mode.enabled = previous
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Record nothing inside: for evaluation and for updating parameters in place."""
+
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Record again inside a `no_grad` block."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """`set_grad_enabled(mode)` switches recording on or off now; as a context manager the
+    previous mode comes back when the block exits."""
+
+    def __init__(self, mode: bool):
+        self._previous = _mode.enabled
+        self.mode = bool(mode)
+        _mode.enabled = self.mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __call__(self, fn):
+        _mode.enabled = self._previous  # used as a decorator: switch only inside the calls
+        return super().__call__(fn)

@@ -1,0 +1,385 @@
+"""`Tensor`: a NumPy array that records the operations applied to it into a graph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .grad_mode import _mode
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """NumPy arrays keep their dtype; Python floats become float32 and ints int64."""
+    if isinstance(data, Tensor):
+        array = data.data
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)
+    else:
+        array = np.asarray(data)
+        if dtype is None and array.dtype == np.float64:
+            array = array.astype(np.float32)
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    return array
+
+
+def _check_float(array: np.ndarray, where: str) -> None:
+    if array.dtype.kind != "f":
+        raise TypeError(f"{where}: only floating-point tensors can require grad; "
+                        f"got dtype {array.dtype}")
+
+
+def _unwrap(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
+class Tensor:
+    """An n-dimensional array with a gradient.
+
+    `data` is the NumPy array; `grad_fn` is the node that produced it (None for leaves);
+    after `backward()`, a leaf that requires grad holds d(output)/d(self) in `grad`.
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_output_nr", "_version",
+                 "_hooks", "__weakref__")
+    __array_priority__ = 1000  # `ndarray + Tensor` defers to Tensor.__radd__
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False):
+        self.data = _as_array(data, dtype)
+        if requires_grad:
+            _check_float(self.data, "Tensor")
+        self._requires_grad = bool(requires_grad)
+        self.grad: Tensor | None = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._version = [0]  # shared with views; bumped by every in-place change
+        self._hooks: list | None = None
+
+    @classmethod
+    def _make(cls, data: np.ndarray, requires_grad: bool, grad_fn: Any, output_nr: int) -> Tensor:
+        """Wrap an operation's result without conversions (the engine's fast path)."""
+        tensor = object.__new__(Tensor)
+        tensor.data = data
+        tensor.grad = None
+        tensor._requires_grad = requires_grad
+        tensor.grad_fn = grad_fn
+        tensor._output_nr = output_nr
+        tensor._version = [0]
+        tensor._hooks = None
+        return tensor
+
+    # ---- attributes -------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> Any:
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    __hash__ = object.__hash__  # tensors are identities (== is elementwise)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = f", dtype={self.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{self.grad_fn.name}>"
+        elif self._requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # ---- graph ------------------------------------------------------------------------
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad_: only leaf tensors can change requires_grad; "
+                               "use detach() to get a new leaf")
+        if flag:
+            _check_float(self.data, "requires_grad_")
+        self._requires_grad = bool(flag)
+        return self
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this data, cut from the graph."""
+        tensor = Tensor._make(self.data, False, None, 0)
+        tensor._version = self._version
+        return tensor
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into the `.grad` of every leaf that requires grad.
+
+        `gradient` is the vector of the vector-Jacobian product (required unless self is
+        a scalar). The graph's saved values are freed unless `retain_graph`; with
+        `create_graph` the gradients are themselves recorded (higher-order derivatives).
+        """
+        from .engine import backward
+        backward((self,), None if gradient is None else (gradient,),
+                 retain_graph=retain_graph or create_graph, create_graph=create_graph)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+        """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor
+        replaces the gradient. Returns a function that removes the hook."""
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: the tensor does not require grad, so no "
+                               "gradient will ever reach the hook")
+        if self.grad_fn is None:
+            self._hooks = hooks = self._hooks or []
+        else:
+            node = self.grad_fn
+            node.hooks = node.hooks or {}
+            hooks = node.hooks.setdefault(self._output_nr, [])
+        hooks.append(hook)
+        return lambda: hooks.remove(hook)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in `.grad` after backward."""
+        import weakref
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad: the tensor does not require grad")
+        if self.grad_fn is not None:
+            node = self.grad_fn
+            node.retained = node.retained or {}
+            node.retained[self._output_nr] = weakref.ref(self)
+
+    # ---- operators ----------------------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return ops.Add.apply(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.Add.apply(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.Pow.apply(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.Pow.apply(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __abs__(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.GetItem.apply(self, index)
+
+    # Comparisons are not differentiable: they return bool tensors outside the graph.
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor._make(np.asarray(self.data < _unwrap(other)), False, None, 0)
+
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor._make(np.asarray(self.data <= _unwrap(other)), False, None, 0)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor._make(np.asarray(self.data > _unwrap(other)), False, None, 0)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor._make(np.asarray(self.data >= _unwrap(other)), False, None, 0)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor._make(np.asarray(self.data == _unwrap(other)), False, None, 0)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor._make(np.asarray(self.data != _unwrap(other)), False, None, 0)
+
+    # ---- in place ---------------------------------------------------------------------
+    def _in_place(self, name: str, update: Callable[[np.ndarray], None]) -> Tensor:
+        if self._requires_grad and _mode.enabled:
+            raise RuntimeError(
+                f"in-place {name} on a tensor of shape {self.shape} that requires grad: the "
+                "graph could not differentiate through it. Wrap parameter updates in "
+                "`with no_grad():`, or use the out-of-place operator.")
+        update(self.data)
+        self._version[0] += 1
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._in_place("+=", lambda a: np.add(a, _unwrap(other), out=a))
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._in_place("-=", lambda a: np.subtract(a, _unwrap(other), out=a))
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._in_place("*=", lambda a: np.multiply(a, _unwrap(other), out=a))
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._in_place("/=", lambda a: np.divide(a, _unwrap(other), out=a))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        index = ops.as_index(index)
+        self._in_place("[]=", lambda a: a.__setitem__(index, _unwrap(value)))
+
+    # ---- elementwise --------------------------------------------------------------------
+    def exp(self) -> Tensor:
+        return ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return ops.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    def clip(self, lo: Any = None, hi: Any = None) -> Tensor:
+        return ops.Clip.apply(self, lo, hi)
+
+    def sigmoid(self) -> Tensor:
+        return ops.Sigmoid.apply(self)
+
+    def tanh(self) -> Tensor:
+        return ops.Tanh.apply(self)
+
+    def relu(self) -> Tensor:
+        return ops.ReLU.apply(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        return ops.LeakyReLU.apply(self, negative_slope)
+
+    def elu(self, alpha: float = 1.0) -> Tensor:
+        return ops.ELU.apply(self, alpha)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """The values in another dtype; gradients flow back cast to this tensor's dtype."""
+        return ops.AsType.apply(self, np.dtype(dtype))
+
+    # ---- reductions ----------------------------------------------------------------------
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Sum.apply(self, ops.as_axis(axis, self.ndim, "sum"), keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        axis = ops.as_axis(axis, self.ndim, "mean")
+        return self.sum(axis, keepdims) / ops.count(self.shape, axis)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Max.apply(self, ops.as_axis(axis, self.ndim, "max"), keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Min.apply(self, ops.as_axis(axis, self.ndim, "min"), keepdims)
+
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """Mean squared deviation from the mean, divided by (n - ddof) instead of n."""
+        axis = ops.as_axis(axis, self.ndim, "var")
+        deviation = self - self.mean(axis, keepdims=True)
+        return (deviation * deviation).sum(axis, keepdims) / (ops.count(self.shape, axis) - ddof)
+
+    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        return self.var(axis, keepdims, ddof).sqrt()
+
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """log(sum(exp(x))), computed as m + log(sum(exp(x - m))) with m = max(x), a
+        constant, so that nothing overflows; the gradient is softmax(x)."""
+        axis = ops.as_axis(axis, self.ndim, "logsumexp")
+        shift = np.max(self.data, axis=axis, keepdims=True, initial=-np.inf)
+        shift = np.where(np.isfinite(shift), shift, 0).astype(self.dtype)
+        out = (self - shift).exp().sum(axis, keepdims=True).log() + shift
+        return out if keepdims else out.reshape(ops.reduced_shape(self.shape, axis))
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """exp(x - logsumexp(x)): stable for any magnitude of x."""
+        return (self - self.logsumexp(axis, keepdims=True)).exp()
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """x - logsumexp(x): stable for any magnitude of x."""
+        return self - self.logsumexp(axis, keepdims=True)
+
+    # ---- shape --------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.Reshape.apply(self, shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.Transpose.apply(self, axes or None)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return self.reshape(np.squeeze(self.data, axis).shape)
+
+    def expand_dims(self, axis: Any) -> Tensor:
+        return self.reshape(np.expand_dims(self.data, axis).shape)
+
+    def broadcast_to(self, shape: Any) -> Tensor:
+        return ops.BroadcastTo.apply(self, tuple(shape))
+
+    def flatten(self) -> Tensor:
+        return self.reshape(-1)
+
+    def matmul(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(self, other)
+
+
+from . import ops  # noqa: E402  (ops needs Tensor; the methods above look ops up when called)

@@ -12,6 +12,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from autograd.ops import Sigmoid
 from autograd.random import get_generator
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -196,15 +197,14 @@ class _BCEWithLogits(ag.Function):
     max would give the wrong subgradient there)."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, y: Any) -> np.ndarray:
+    def forward(ctx: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(x, y)
-        xd, yd = x.data, _as_array(y)
-        return np.maximum(xd, 0) - xd * yd + np.log1p(np.exp(-np.abs(xd)))
+        return np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        x, y = ctx.saved_tensors
-        grad_x = grad * (x.sigmoid() - y) if ctx.needs_input_grad[0] else None
+    def backward(ctx: Any, grad: Any) -> tuple[Any, Any]:
+        x, y = ctx.saved_tensors  # arrays, or tensors under create_graph
+        grad_x = grad * (Sigmoid.apply(x) - y) if ctx.needs_input_grad[0] else None
         grad_y = -grad * x if ctx.needs_input_grad[1] else None
         return grad_x, grad_y
 

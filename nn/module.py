@@ -35,11 +35,11 @@ class Parameter(Tensor):
 
 
 def _assign(target: Tensor, value: Any) -> None:
-    """Overwrite `target`'s values in place (cast to its dtype), bumping its version counter
-    so that a graph which saved it refuses to backward instead of using the new values."""
-    value = value.data if isinstance(value, Tensor) else value
-    np.copyto(target.data, value, casting="unsafe")
-    target._version[0] += 1
+    """Overwrite `target`'s values in place (cast to its dtype, broadcast); the engine bumps its
+    version counter, so a graph which saved it refuses to backward instead of using the new
+    values."""
+    with ag.no_grad():
+        target[...] = value
 
 
 class IncompatibleKeys(NamedTuple):

@@ -1,0 +1,159 @@
+"""`Optimizer`: PyTorch's data model. Parameters come in groups (each a dict holding its
+`params` and its hyperparameters, so that groups can have different learning rates), and each
+parameter has a state dict (step count, moment estimates) kept in `optimizer.state[p]`.
+
+Subclasses compute their state with NumPy on `p.grad.data`, in place where they can, and write
+the parameter through the tensor's in-place operators inside `no_grad()`, which bumps its
+version counter (a graph that saved the old value then refuses to backward).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+import autograd as ag
+from autograd import Tensor
+
+
+class Optimizer:
+    """Base class: `param_groups`, `state`, `zero_grad`, `step`, `state_dict`, `load_state_dict`.
+
+    `params` is an iterable of tensors, or of dicts `{'params': [...], 'lr': ...}` whose keys
+    override `defaults` for that group.
+    """
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 defaults: dict[str, Any]):
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got a Tensor")
+        self.defaults = dict(defaults)
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyperparameters (missing ones from defaults)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param group must be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group["params"]
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        for p in group["params"]:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor (one computed by an operation)")
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in group["params"]):
+            raise ValueError("some parameters appear in more than one parameter group")
+        if len({id(p) for p in group["params"]}) != len(group["params"]):
+            raise ValueError("a parameter appears twice in one parameter group")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: set `.grad` to None (the default), or fill it with zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data.fill(0)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient. `closure`, if given, recomputes the
+        loss (zero_grad, forward, backward) and is called first; its loss is returned."""
+        loss = None
+        if closure is not None:
+            with ag.enable_grad():
+                loss = closure()
+        with ag.no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self._update(p, p.grad.data, self.state[p], group)
+        return loss
+
+    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        """Apply this algorithm's rule to one parameter (called inside `no_grad`)."""
+        raise NotImplementedError
+
+    # ---- saving and resuming ---------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """{'state': {index: {name: value}}, 'param_groups': [{..., 'params': [index, ...]}]}
+        with parameters numbered in group order, as in PyTorch; arrays are copies."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            numbered = {k: v for k, v in group.items() if k != "params"}
+            numbered["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(numbered)
+        state = {index[id(p)]: copy.deepcopy(s) for p, s in self.state.items() if s}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore hyperparameters and per-parameter state saved by `state_dict`, so that
+        training continues exactly as if it had not stopped."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, the "
+                             f"optimizer has {len(self.param_groups)}")
+        params_by_index = {}
+        for number, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True)):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(f"parameter group {number}: the loaded state dict has "
+                                 f"{len(saved['params'])} parameters, the optimizer "
+                                 f"{len(group['params'])}")
+            params_by_index.update(zip(saved["params"], group["params"], strict=True))
+        self.state = defaultdict(dict)
+        for index, saved_state in state_dict["state"].items():
+            p = params_by_index[int(index)]
+            state = {}
+            for name, value in saved_state.items():
+                if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                    if value.shape != p.shape:
+                        raise ValueError(f"state {name!r} of parameter {index} has shape "
+                                         f"{value.shape}, the parameter {p.shape}")
+                    value = value.astype(p.dtype, copy=True)
+                else:
+                    value = copy.deepcopy(value)
+                state[name] = value
+            self.state[p] = state
+        for group, saved in zip(self.param_groups, saved_groups, strict=True):
+            for name, value in saved.items():
+                if name != "params":
+                    group[name] = copy.deepcopy(value)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for number, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {number}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines + [")"])
+
+
+def _check(name: str, value: float, low: float = 0.0, high: float | None = None,
+           high_open: bool = False) -> None:
+    """Raise a ValueError naming the hyperparameter unless low <= value (< or <=) high."""
+    if not isinstance(value, (int, float, np.floating, np.integer)) or isinstance(value, bool):
+        raise ValueError(f"invalid {name}: {value!r} (a number expected)")
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if not value >= low or too_high:
+        bound = "" if high is None else (f" and < {high}" if high_open else f" and <= {high}")
+        raise ValueError(f"invalid {name}: {value} (must be >= {low}{bound})")

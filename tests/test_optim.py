@@ -1,0 +1,269 @@
+"""Optimizers step by step against their update rules written out by hand in NumPy (PyTorch's
+rules: Adam's bias-correction form, RMSprop's eps outside the square root, ...), plus the
+data model: groups, zero_grad, closures, validation and exact resumption from a state dict."""
+
+import copy
+import math
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+import optim
+
+STEPS = 6
+THETA0 = np.array([[0.5, -1.2, 2.0], [0.03, -0.7, 1.5]])
+GRADS = [np.random.default_rng(s).standard_normal(THETA0.shape) * (s + 1) for s in range(STEPS)]
+
+
+def run(make_optimizer, steps=STEPS, grads=GRADS):
+    """Parameter values after each step, feeding the fixed gradient sequence GRADS."""
+    p = nn.Parameter(THETA0.copy())
+    opt = make_optimizer([p])
+    history = []
+    for g in grads[:steps]:
+        p.grad = ag.tensor(g.copy())
+        opt.step()
+        history.append(p.data.copy())
+    return history
+
+
+def sgd_reference(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    theta, buf, history = THETA0.copy(), None, []
+    for g in GRADS:
+        g = g + weight_decay * theta
+        if momentum:
+            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
+            g = g + momentum * buf if nesterov else buf
+        theta = theta - lr * g
+        history.append(theta)
+    return history
+
+
+def rmsprop_reference(lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                      centered=False):
+    theta, v, a, b, history = THETA0.copy(), 0.0, 0.0, 0.0, []
+    for g in GRADS:
+        g = g + weight_decay * theta
+        v = alpha * v + (1 - alpha) * g ** 2
+        if centered:
+            a = alpha * a + (1 - alpha) * g
+            d = np.sqrt(v - a ** 2) + eps
+        else:
+            d = np.sqrt(v) + eps
+        if momentum:
+            b = momentum * b + g / d
+            theta = theta - lr * b
+        else:
+            theta = theta - lr * g / d
+        history.append(theta)
+    return history
+
+
+def adam_reference(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+                   decoupled=False):
+    b1, b2 = betas
+    theta, m, v, vmax, history = THETA0.copy(), 0.0, 0.0, 0.0, []
+    for t, g in enumerate(GRADS, start=1):
+        if decoupled:
+            theta = theta * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * theta
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        vmax = np.maximum(vmax, v)
+        v_used = vmax if amsgrad else v
+        m_hat = m / (1 - b1 ** t)
+        theta = theta - lr * m_hat / (np.sqrt(v_used) / math.sqrt(1 - b2 ** t) + eps)
+        history.append(theta)
+    return history
+
+
+def adagrad_reference(lr, eps=1e-10, weight_decay=0.0, lr_decay=0.0, initial=0.0):
+    theta, s, history = THETA0.copy(), initial, []
+    for t, g in enumerate(GRADS, start=1):
+        g = g + weight_decay * theta
+        s = s + g ** 2
+        theta = theta - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
+        history.append(theta)
+    return history
+
+
+CASES = {
+    "sgd": (lambda ps: optim.SGD(ps, lr=0.1), lambda: sgd_reference(0.1)),
+    "sgd momentum": (lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9),
+                     lambda: sgd_reference(0.05, momentum=0.9)),
+    "sgd momentum dampening weight decay": (
+        lambda ps: optim.SGD(ps, lr=0.05, momentum=0.8, dampening=0.3, weight_decay=0.1),
+        lambda: sgd_reference(0.05, momentum=0.8, dampening=0.3, weight_decay=0.1)),
+    "sgd nesterov": (lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+                     lambda: sgd_reference(0.05, momentum=0.9, nesterov=True)),
+    "rmsprop": (lambda ps: optim.RMSprop(ps, lr=0.01), lambda: rmsprop_reference(0.01)),
+    "rmsprop centered momentum": (
+        lambda ps: optim.RMSprop(ps, lr=0.01, alpha=0.9, centered=True, momentum=0.5),
+        lambda: rmsprop_reference(0.01, alpha=0.9, centered=True, momentum=0.5)),
+    "rmsprop eps weight decay": (
+        lambda ps: optim.RMSprop(ps, lr=0.02, eps=0.5, weight_decay=0.2),
+        lambda: rmsprop_reference(0.02, eps=0.5, weight_decay=0.2)),
+    "adam": (lambda ps: optim.Adam(ps, lr=0.01), lambda: adam_reference(0.01)),
+    "adam betas eps l2": (
+        lambda ps: optim.Adam(ps, lr=0.1, betas=(0.5, 0.9), eps=0.1, weight_decay=0.3),
+        lambda: adam_reference(0.1, betas=(0.5, 0.9), eps=0.1, weight_decay=0.3)),
+    "adam amsgrad": (lambda ps: optim.Adam(ps, lr=0.05, betas=(0.8, 0.7), amsgrad=True),
+                     lambda: adam_reference(0.05, betas=(0.8, 0.7), amsgrad=True)),
+    "adamw": (lambda ps: optim.AdamW(ps, lr=0.05, weight_decay=0.5),
+              lambda: adam_reference(0.05, weight_decay=0.5, decoupled=True)),
+    "adamw amsgrad": (
+        lambda ps: optim.AdamW(ps, lr=0.05, betas=(0.8, 0.7), amsgrad=True),
+        lambda: adam_reference(0.05, betas=(0.8, 0.7), weight_decay=1e-2, amsgrad=True,
+                               decoupled=True)),
+    "adagrad": (lambda ps: optim.Adagrad(ps, lr=0.1), lambda: adagrad_reference(0.1)),
+    "adagrad decay weight decay": (
+        lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.5, weight_decay=0.1,
+                                 initial_accumulator_value=0.2, eps=1e-3),
+        lambda: adagrad_reference(0.1, eps=1e-3, weight_decay=0.1, lr_decay=0.5, initial=0.2)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_steps_follow_the_update_rule(case):
+    make, reference = CASES[case]
+    for ours, expected in zip(run(make), reference(), strict=True):
+        np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("case", ["sgd nesterov", "rmsprop centered momentum", "adam amsgrad",
+                                  "adamw", "adagrad decay weight decay"])
+def test_resumed_optimizer_continues_identically(case):
+    make = CASES[case][0]
+    straight = run(make)[-1]
+    p = nn.Parameter(THETA0.copy())
+    opt = make([p])
+    for g in GRADS[:3]:
+        p.grad = ag.tensor(g.copy())
+        opt.step()
+    saved_params, saved_state = p.data.copy(), copy.deepcopy(opt.state_dict())
+    for _ in range(2):  # the original goes on, which must not change what was saved
+        p.grad = ag.tensor(np.ones_like(THETA0))
+        opt.step()
+    q = nn.Parameter(saved_params)
+    resumed = make([q])
+    resumed.load_state_dict(saved_state)
+    for g in GRADS[3:]:
+        q.grad = ag.tensor(g.copy())
+        resumed.step()
+    np.testing.assert_array_equal(q.data, straight)
+
+
+def test_float32_parameters_stay_float32():
+    for make, _ in CASES.values():
+        p = nn.Parameter(THETA0.astype(np.float32))
+        opt = make([p])
+        for g in GRADS[:2]:
+            p.grad = ag.tensor(g.astype(np.float32))
+            opt.step()
+        assert p.dtype == np.float32
+        assert all(v.dtype == np.float32 for v in opt.state[p].values()
+                   if isinstance(v, np.ndarray))
+
+
+def test_param_groups_with_their_own_hyperparameters():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1, momentum=0.0)
+    a.grad = ag.tensor(np.ones(2))
+    b.grad = ag.tensor(np.ones(2))
+    opt.step()
+    np.testing.assert_allclose(a.data, 0.9)
+    np.testing.assert_allclose(b.data, 0.5)
+    assert opt.param_groups[1]["momentum"] == 0.0 and opt.param_groups[0]["lr"] == 0.1
+
+
+def test_parameters_without_gradient_are_skipped():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    opt = optim.Adam([a, b], lr=0.1)
+    a.grad = ag.tensor(np.ones(2))
+    opt.step()
+    np.testing.assert_array_equal(b.data, 1.0)
+    assert b not in opt.state or not opt.state[b]
+
+
+def test_zero_grad_set_to_none_or_zero():
+    p = nn.Parameter(np.ones(3))
+    opt = optim.SGD([p], lr=0.1)
+    p.grad = ag.tensor(np.ones(3))
+    opt.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(p.grad.data, 0)
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_step_with_closure_returns_the_loss_and_trains():
+    ag.manual_seed(0)
+    model = nn.Linear(2, 1, dtype=np.float64)
+    x = ag.tensor(np.random.default_rng(0).standard_normal((20, 2)))
+    y = x.data @ np.array([[2.0], [-1.0]]) + 0.5
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+
+    def closure():
+        opt.zero_grad()
+        loss = nn.MSELoss()(model(x), y)
+        loss.backward()
+        return loss
+
+    first = opt.step(closure).item()
+    for _ in range(200):
+        last = opt.step(closure).item()
+    assert last < 1e-6 < first
+
+
+def test_step_bumps_the_parameter_version():
+    p = nn.Parameter(np.ones(2))
+    out = (p * p).sum()
+    opt = optim.SGD([p], lr=0.1)
+    p.grad = ag.tensor(np.ones(2))
+    opt.step()
+    with pytest.raises(RuntimeError, match="in place"):
+        out.backward()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda ps: optim.SGD(ps, lr=-0.1), "learning rate"),
+    (lambda ps: optim.SGD(ps, momentum=-1), "momentum"),
+    (lambda ps: optim.SGD(ps, nesterov=True), "Nesterov"),
+    (lambda ps: optim.SGD(ps, momentum=0.9, dampening=0.1, nesterov=True), "Nesterov"),
+    (lambda ps: optim.Adam(ps, betas=(1.0, 0.999)), "beta parameter at index 0"),
+    (lambda ps: optim.Adam(ps, betas=(0.9, -0.1)), "beta parameter at index 1"),
+    (lambda ps: optim.AdamW(ps, eps=-1e-8), "epsilon"),
+    (lambda ps: optim.Adam(ps, weight_decay=-1), "weight_decay"),
+    (lambda ps: optim.RMSprop(ps, alpha=-0.5), "alpha"),
+    (lambda ps: optim.Adagrad(ps, lr_decay=-1), "lr_decay"),
+    (lambda ps: optim.SGD([], lr=0.1), "empty"),
+])
+def test_invalid_hyperparameters_raise_value_error(make, message):
+    with pytest.raises(ValueError, match=message):
+        make([nn.Parameter(np.ones(1))] if message != "empty" else [])
+
+
+def test_invalid_parameters_are_refused():
+    p = nn.Parameter(np.ones(2))
+    with pytest.raises(TypeError, match="iterable"):
+        optim.SGD(p, lr=0.1)
+    with pytest.raises(ValueError, match="non-leaf"):
+        optim.SGD([p * 2], lr=0.1)
+    with pytest.raises(ValueError, match="more than one"):
+        optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+
+
+def test_state_dict_layout_and_mismatch_errors():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(3))
+    opt = optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.5}])
+    a.grad = ag.tensor(np.ones(2))
+    opt.step()
+    sd = opt.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [[0], [1]]
+    assert sd["param_groups"][1]["lr"] == 0.5
+    assert set(sd["state"]) == {0} and sd["state"][0]["step"] == 1
+    other = optim.Adam([nn.Parameter(np.ones(2))])
+    with pytest.raises(ValueError, match="groups"):
+        other.load_state_dict(sd)

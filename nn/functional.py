@@ -54,13 +54,37 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 # ---- layers ---------------------------------------------------------------------------------
+class _Linear(ag.Function):
+    """x @ W.T + b as one op, for speed: one node instead of three (transpose, matmul, add),
+    and the weight's gradient comes out as grad.T @ x, laid out like the weight (C order), which
+    the optimizers' in-place NumPy reads several times faster than a transposed array."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, weight: np.ndarray,
+                bias: np.ndarray | None) -> np.ndarray:
+        ctx.save_for_backward(x, weight)
+        y = x @ weight.T
+        if bias is not None:
+            y += bias
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple[Any, Any, Any]:
+        x, weight = ctx.saved_tensors  # arrays, or tensors under create_graph
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        rows = grad.reshape(-1, weight.shape[0])  # leading axes flattened: (N, out)
+        grad_x = grad @ weight if need_x else None
+        grad_weight = rows.T @ x.reshape(-1, weight.shape[1]) if need_weight else None
+        grad_bias = rows.sum(axis=0) if need_bias else None
+        return grad_x, grad_weight, grad_bias
+
+
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
-    if x.shape[-1] != weight.shape[-1]:
+    if x.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
                          f"{weight.shape} (expected last input dimension {weight.shape[-1]})")
-    y = x @ weight.T
-    return y if bias is None else y + bias
+    return _Linear.apply(x, weight, bias)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:

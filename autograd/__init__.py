@@ -1,8 +1,7 @@
 """A reverse-mode autograd engine on NumPy: tensors record operations into a graph, and
 `backward()` walks it applying each operation's vector-Jacobian product."""
 
-from .creation import (arange, eye, full, ones, ones_like, rand, randn, tensor, zeros,
-                       zeros_like)
+from .creation import arange, eye, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .engine import grad
 from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

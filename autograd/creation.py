@@ -35,7 +35,8 @@ def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def full(shape: Any, value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return Tensor(np.full(shape, value), dtype=dtype, requires_grad=requires_grad)
+    dtype = Tensor(value).dtype if dtype is None else dtype  # 7.0 -> float32, 7 -> int64
+    return Tensor(np.full(shape, value, dtype), requires_grad=requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:

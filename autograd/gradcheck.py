@@ -22,7 +22,7 @@ class GradcheckError(RuntimeError):
 
 
 def _as_tuple(value: Any) -> tuple:
-    return value if isinstance(value, tuple) else (value,)
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
 def _float64_copies(inputs: Sequence[Any]) -> list[Any]:

@@ -450,10 +450,10 @@ class MatMul(Function):
         a_vector, b_vector = a.ndim == 1, b.ndim == 1
         a2 = a.reshape(1, -1) if a_vector else a
         b2 = b.reshape(-1, 1) if b_vector else b
-        if a_vector:
-            grad = grad[..., None, :]
         if b_vector:
             grad = grad[..., None]
+        if a_vector:
+            grad = grad[..., None, :]
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if need_a:
@@ -537,7 +537,8 @@ class Transpose(Function):
     @staticmethod
     def backward(ctx, grad):
         axes = ctx.axes
-        return (grad.transpose() if axes is None else grad.transpose(tuple(np.argsort(axes).tolist()))), None
+        inverse = None if axes is None else tuple(np.argsort(axes).tolist())
+        return grad.transpose(inverse), None
 
 
 class BroadcastTo(Function):

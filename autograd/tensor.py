@@ -362,9 +362,10 @@ class Tensor:
         return ops.Reshape.apply(self, shape)
 
     def transpose(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return ops.Transpose.apply(self, axes or None)
+        """Permute the axes (NumPy semantics: none given reverses them)."""
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return ops.Transpose.apply(self, tuple(axes) if axes else None)
 
     def squeeze(self, axis: Any = None) -> Tensor:
         return self.reshape(np.squeeze(self.data, axis).shape)

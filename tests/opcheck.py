@@ -1,0 +1,172 @@
+"""The one helper that checks any differentiable op, and the table of ops it is run over."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import autograd as ag
+
+
+def check_op(fn: Callable, reference: Callable, arrays: list[np.ndarray],
+             second_order: bool = True, atol: float = 1e-5, rtol: float = 1e-3) -> None:
+    """Forward against NumPy; VJP against central differences, element by element
+    (ag.gradcheck) and along a random direction (<u, J v> against <J^T u, v>); the same for
+    the VJP itself (ag.gradgradcheck)."""
+    tensors = [ag.Tensor(a.astype(np.float64), requires_grad=True) for a in arrays]
+    out = fn(*tensors)
+    expected = reference(*[a.astype(np.float64) for a in arrays])
+    np.testing.assert_allclose(out.data, expected, rtol=1e-7, atol=1e-10)
+    assert out.shape == np.shape(expected)
+
+    assert ag.gradcheck(fn, tensors, atol=atol, rtol=rtol)
+    _check_direction(fn, tensors, atol, rtol)
+    if second_order:
+        assert ag.gradgradcheck(fn, tensors, atol=atol, rtol=rtol)
+
+
+def _check_direction(fn: Callable, tensors: list[ag.Tensor], atol: float, rtol: float,
+                     eps: float = 1e-6) -> None:
+    rng = np.random.default_rng(7)
+    out = fn(*tensors)
+    u = rng.standard_normal(out.shape)
+    vs = [rng.standard_normal(t.shape) for t in tensors]
+    vjps = ag.grad(out, tensors, grad_outputs=ag.Tensor(u), allow_unused=True)
+    analytic = sum(float(np.sum(g.data * v)) for g, v in zip(vjps, vs) if g is not None)
+    with ag.no_grad():
+        plus = fn(*[ag.Tensor(t.data + eps * v) for t, v in zip(tensors, vs)]).data
+        minus = fn(*[ag.Tensor(t.data - eps * v) for t, v in zip(tensors, vs)]).data
+    numeric = float(np.sum(u * (plus - minus) / (2 * eps)))
+    assert abs(analytic - numeric) <= atol + rtol * abs(numeric), (analytic, numeric)
+
+
+@dataclass
+class Op:
+    """An entry of the op table: how to call it, its NumPy reference, its inputs."""
+
+    name: str
+    fn: Callable
+    reference: Callable
+    shapes: list[tuple[tuple[int, ...], ...]]
+    domain: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray] = field(
+        default=lambda rng, shape: rng.standard_normal(shape))
+    second_order: bool = True
+
+
+def positive(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Away from kinks (relu, abs, clip bounds) so that finite differences are valid."""
+    return rng.choice([-1, 1], shape) * rng.uniform(0.2, 2.0, shape)
+
+
+def distinct(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """No ties, so max/min have one winner and finite differences see a smooth function."""
+    return rng.permutation(np.prod(shape, dtype=int)).reshape(shape) * 0.37 + 0.1
+
+
+UNARY = [(3, 4), (5,), (), (2, 3, 2)]
+BINARY = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 1)), ((), (2, 3)), ((3, 1), (1, 3))]
+AXES = [None, 0, -1, (0, 1)]
+
+
+def _softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    m = x.max(axis=axis, keepdims=True)
+    out = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+OPS: list[Op] = [
+    Op("add", lambda a, b: a + b, np.add, BINARY),
+    Op("sub", lambda a, b: a - b, np.subtract, BINARY),
+    Op("mul", lambda a, b: a * b, np.multiply, BINARY),
+    Op("div", lambda a, b: a / b, np.divide, BINARY, positive),
+    Op("pow", lambda a, b: a ** b, np.power, BINARY, positive),
+    Op("rsub_scalar", lambda a: 2.5 - a, lambda a: 2.5 - a, [(s,) for s in UNARY]),
+    Op("rdiv_scalar", lambda a: 3.0 / a, lambda a: 3.0 / a, [(s,) for s in UNARY], positive),
+    Op("rpow_scalar", lambda a: 2.0 ** a, lambda a: 2.0 ** a, [(s,) for s in UNARY]),
+    Op("pow_scalar", lambda a: a ** 3, lambda a: a ** 3, [(s,) for s in UNARY]),
+    Op("neg", lambda a: -a, np.negative, [(s,) for s in UNARY]),
+    Op("exp", lambda a: a.exp(), np.exp, [(s,) for s in UNARY]),
+    Op("log", lambda a: a.log(), np.log, [(s,) for s in UNARY], positive),
+    Op("sqrt", lambda a: a.sqrt(), np.sqrt, [(s,) for s in UNARY], positive),
+    Op("abs", lambda a: a.abs(), np.abs, [(s,) for s in UNARY], away_from_zero),
+    Op("clip", lambda a: a.clip(-0.5, 0.5), lambda a: np.clip(a, -0.5, 0.5),
+       [(s,) for s in UNARY], away_from_zero),
+    Op("sigmoid", lambda a: a.sigmoid(), _sigmoid, [(s,) for s in UNARY]),
+    Op("tanh", lambda a: a.tanh(), np.tanh, [(s,) for s in UNARY]),
+    Op("relu", lambda a: a.relu(), lambda a: np.maximum(a, 0), [(s,) for s in UNARY],
+       away_from_zero),
+    Op("leaky_relu", lambda a: a.leaky_relu(0.1), lambda a: np.where(a > 0, a, 0.1 * a),
+       [(s,) for s in UNARY], away_from_zero),
+    Op("elu", lambda a: a.elu(1.3), lambda a: np.where(a > 0, a, 1.3 * np.expm1(a)),
+       [(s,) for s in UNARY], away_from_zero),
+    Op("maximum", ag.maximum, np.maximum, BINARY),
+    Op("minimum", ag.minimum, np.minimum, BINARY),
+    Op("where", lambda a, b: ag.where(a.data > 0.5, a, b), lambda a, b: np.where(a > 0.5, a, b),
+       BINARY),
+    Op("matmul_2d", lambda a, b: a @ b, np.matmul, [((3, 4), (4, 2))]),
+    Op("matmul_vec_mat", lambda a, b: a @ b, np.matmul, [((4,), (4, 2)), ((3,), (2, 3, 2))]),
+    Op("matmul_mat_vec", lambda a, b: a @ b, np.matmul, [((3, 4), (4,)), ((2, 3, 4), (4,))]),
+    Op("matmul_vec_vec", lambda a, b: a @ b, np.matmul, [((4,), (4,))]),
+    Op("matmul_batched", lambda a, b: a @ b, np.matmul,
+       [((2, 3, 4), (2, 4, 2)), ((2, 3, 4), (4, 2)), ((3, 4), (2, 4, 2)),
+        ((2, 1, 2, 3), (3, 3, 2))]),
+    Op("softmax", lambda a: a.softmax(axis=-1), _softmax, [((3, 4),), ((5,),)]),
+    Op("softmax_axis0", lambda a: a.softmax(axis=0), lambda a: _softmax(a, axis=0), [((3, 4),)]),
+    Op("log_softmax", lambda a: a.log_softmax(axis=1), lambda a: np.log(_softmax(a, axis=1)),
+       [((3, 4),), ((2, 3, 2),)]),
+    Op("reshape", lambda a: a.reshape(4, 3), lambda a: a.reshape(4, 3), [((3, 4),), ((2, 6),)]),
+    Op("transpose", lambda a: a.transpose(2, 0, 1), lambda a: a.transpose(2, 0, 1),
+       [((2, 3, 4),)]),
+    Op("T", lambda a: a.T, lambda a: a.T, [((3, 4),), ((2, 3, 4),)]),
+    Op("squeeze", lambda a: a.squeeze(1), lambda a: a.squeeze(1), [((3, 1, 2),)]),
+    Op("expand_dims", lambda a: a.expand_dims(1), lambda a: np.expand_dims(a, 1), [((3, 2),)]),
+    Op("broadcast_to", lambda a: a.broadcast_to((2, 3, 4)),
+       lambda a: np.broadcast_to(a, (2, 3, 4)), [((3, 1),), ((4,),)]),
+    Op("flatten", lambda a: a.flatten(), lambda a: a.reshape(-1), [((2, 3),)]),
+    Op("getitem_basic", lambda a: a[1:, ::2, None], lambda a: a[1:, ::2, None], [((3, 4),)]),
+    Op("getitem_int_repeated", lambda a: a[[0, 2, 0, 0]], lambda a: a[[0, 2, 0, 0]],
+       [((3, 4),)]),
+    Op("getitem_mixed", lambda a: a[[1, 1], ..., 1:], lambda a: a[[1, 1], ..., 1:],
+       [((3, 2, 4),)]),
+    Op("getitem_mask", lambda a: a[a.data > 0], lambda a: a[a > 0], [((3, 4),)]),
+    Op("concatenate", lambda a, b: ag.concatenate([a, b, a], axis=1),
+       lambda a, b: np.concatenate([a, b, a], axis=1), [((2, 3), (2, 1))]),
+    Op("stack", lambda a, b: ag.stack([a, b], axis=-1), lambda a, b: np.stack([a, b], axis=-1),
+       [((2, 3), (2, 3))]),
+]
+
+REDUCTIONS: list[Op] = []
+for _axis in AXES:
+    for _keep in (False, True):
+        _kw = {"axis": _axis, "keepdims": _keep}
+        REDUCTIONS += [
+            Op(f"sum{_kw}", lambda a, kw=_kw: a.sum(**kw), lambda a, kw=_kw: a.sum(**kw),
+               [((3, 4),)]),
+            Op(f"mean{_kw}", lambda a, kw=_kw: a.mean(**kw), lambda a, kw=_kw: a.mean(**kw),
+               [((3, 4),)]),
+            Op(f"max{_kw}", lambda a, kw=_kw: a.max(**kw), lambda a, kw=_kw: a.max(**kw),
+               [((3, 4),)], distinct),
+            Op(f"min{_kw}", lambda a, kw=_kw: a.min(**kw), lambda a, kw=_kw: a.min(**kw),
+               [((3, 4),)], distinct),
+            Op(f"var{_kw}", lambda a, kw=_kw: a.var(**kw, ddof=1),
+               lambda a, kw=_kw: a.var(**kw, ddof=1), [((3, 4),)]),
+            Op(f"std{_kw}", lambda a, kw=_kw: a.std(**kw), lambda a, kw=_kw: a.std(**kw),
+               [((3, 4),)]),
+            Op(f"logsumexp{_kw}", lambda a, kw=_kw: a.logsumexp(**kw),
+               lambda a, kw=_kw: _logsumexp(a, **kw), [((3, 4),)]),
+        ]

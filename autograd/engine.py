@@ -57,7 +57,8 @@ def _root_gradients(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
                 raise RuntimeError(f"{caller}: the output has shape {root.shape}; gradient can "
                                    "be implied only for a scalar, pass `gradient=`")
             g = np.ones_like(root.data)
-        g = g if isinstance(g, Tensor) else Tensor._make(np.asarray(g, root.dtype), False, None, 0)
+        if not isinstance(g, Tensor):  # a copy: a .grad must not alias the caller's array
+            g = Tensor._make(np.array(g, root.dtype), False, None, 0)
         if g.shape != root.shape:
             raise ValueError(f"{caller}: gradient of shape {g.shape} does not match the output "
                              f"shape {root.shape}")
@@ -103,10 +104,11 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                     if dependencies[target] == 0:
                         ready.append(target)
 
+        stored: set[int] = set()  # arrays already given to a leaf's .grad in this pass
         for leaf, g in leaf_grads.items():
             g = _run_hooks(leaf._hooks, _as_tensor(g))
             if capture is None:
-                _accumulate(leaf, g, create_graph)
+                _accumulate(leaf, g, create_graph, stored)
             elif (leaf, 0) in wanted:
                 captured[wanted[(leaf, 0)]] = g
     return captured
@@ -209,11 +211,17 @@ def _run_hooks(hooks: list | None, g: Tensor) -> Tensor:
     return g
 
 
-def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
-    """leaf.grad += g, out of place. A first gradient is stored as a copy (unless recorded):
-    rules pass gradients through by reference, and changing one `.grad` must not change
-    another."""
+def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool, stored: set[int]) -> None:
+    """leaf.grad += g, out of place. Rules pass gradients through by reference, so a first
+    gradient that is a view, or that another leaf got too, is stored as a copy: changing one
+    `.grad` must not change another."""
     if leaf.grad is not None:
         leaf.grad = leaf.grad + g
+    elif create_graph:
+        leaf.grad = g
     else:
-        leaf.grad = g if create_graph else Tensor._make(np.array(g.data), False, None, 0)
+        array = g.data
+        if array.base is not None or id(array) in stored:
+            array = array.copy()
+        stored.add(id(array))
+        leaf.grad = Tensor._make(array, False, None, 0)

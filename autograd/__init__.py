@@ -1,6 +1,7 @@
 """A reverse-mode autograd engine on NumPy: tensors record operations into a graph, and
 `backward()` walks it applying each operation's vector-Jacobian product."""
 
+from . import viz
 from .creation import arange, eye, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .engine import grad
 from .function import Function
@@ -14,5 +15,5 @@ __all__ = [
     "Tensor", "tensor", "zeros", "ones", "full", "eye", "arange", "zeros_like", "ones_like",
     "rand", "randn", "manual_seed", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "grad", "Function", "gradcheck", "gradgradcheck", "GradcheckError",
-    "concatenate", "stack", "where", "maximum", "minimum",
+    "concatenate", "stack", "where", "maximum", "minimum", "viz",
 ]

@@ -7,10 +7,26 @@ Rendering needs no system Graphviz: `dot` is used when on PATH, else the `graphv
 executable installed with the package. Fill colours show each tensor's gradient norm relative
 to the loss's, borders mark saturated or dead activations and the first NaN/Inf, and ops are
 grouped into one box per module (`trace_modules` makes the boxes exact).
+
+The submodules load on first use, so `import autograd` does not pay for `graphviz`.
 """
 
-from .draw import draw_graph, to_svg
-from .graph import trace_modules
-from .render import Graph, find_renderer, render
+import importlib
+from typing import Any
 
-__all__ = ["draw_graph", "to_svg", "trace_modules", "Graph", "find_renderer", "render"]
+_HOMES = {"draw_graph": "draw", "to_svg": "draw", "trace_modules": "graph",
+          "Graph": "rendering", "find_renderer": "rendering", "render": "rendering"}
+
+__all__ = list(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..tensor import Tensor
 from .graph import ALERT_SHARE, FLAT_SHARE, Facts, Item, gather
-from .render import Graph, render
+from .rendering import Graph, render
 
 # (upper bound of log10(|grad| / |grad of the loss|), fill colour, font colour, legend text)
 GRAD_BANDS = [

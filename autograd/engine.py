@@ -87,15 +87,19 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
     with set_grad_enabled(create_graph):
         while ready:
             node = ready.pop()
-            grads = _output_gradients(node, pending.pop(node, None), wanted, captured)
-            input_grads = _call_backward(node, grads, create_graph) if grads is not None else None
+            grads = pending.pop(node, None)
+            if grads is None:  # nothing reached this node: its inputs get nothing either
+                input_grads = (None,) * len(node.edges)
+            else:
+                if node.hooks or node.retained or wanted:
+                    _observe_output_gradients(node, grads, wanted, captured)
+                input_grads = _call_backward(node, grads, create_graph)
             if not keep_graph:
                 node.free()
-            for i, edge in enumerate(node.edges):
+            for edge, g in zip(node.edges, input_grads):
                 if edge is None:
                     continue
                 target, output_nr, shape, dtype = edge
-                g = None if input_grads is None else input_grads[i]
                 if g is not None:
                     g = _fit(g, shape, dtype, node, create_graph)
                     _deliver(target, output_nr, g, pending, leaf_grads)
@@ -146,11 +150,9 @@ def _deliver(target: Any, output_nr: int, g: Tensor, pending: dict, leaf_grads: 
         leaf_grads[target] = g if previous is None else previous + g
 
 
-def _output_gradients(node: Node, grads: list | None, wanted: dict,
-                      captured: list) -> list | None:
-    """The node's output gradients after hooks and retain_grad; None if none arrived."""
-    if grads is None:
-        return None
+def _observe_output_gradients(node: Node, grads: list, wanted: dict, captured: list) -> None:
+    """Run the hooks on the node's output gradients (which may replace them), keep retained
+    gradients, and capture those `grad()` asked for."""
     for nr, g in enumerate(grads):
         if g is None:
             continue
@@ -163,17 +165,17 @@ def _output_gradients(node: Node, grads: list | None, wanted: dict,
                 tensor.grad = _as_tensor(g) if tensor.grad is None else tensor.grad + g
         if (node, nr) in wanted:
             captured[wanted[(node, nr)]] = _as_tensor(g)
-    return grads
 
 
 def _call_backward(node: Node, grads: list, create_graph: bool) -> tuple:
-    for nr, g in enumerate(grads):
-        if g is None:  # an unused output of a multi-output op
-            shape, dtype = node.outputs_meta[nr]
-            zeros = np.zeros(shape, dtype)
-            grads[nr] = Tensor(zeros) if create_graph else zeros
+    if len(grads) > 1:
+        for nr, g in enumerate(grads):
+            if g is None:  # an unused output of a multi-output op
+                zeros = np.zeros(*node.outputs_meta[nr])
+                grads[nr] = Tensor(zeros) if create_graph else zeros
     result = node.fn.backward(node, *grads)
-    result = result if isinstance(result, tuple) else (result,)
+    if type(result) is not tuple:
+        result = (result,)
     if len(result) != len(node.edges):
         raise RuntimeError(f"{node.name}.backward returned {len(result)} gradients for "
                            f"{len(node.edges)} inputs (one per forward argument, None allowed)")

@@ -33,7 +33,7 @@ def load_torch():
 
 
 class Table:
-    """Rows of (case, ours, torch, numpy reference) printed with ratios ours/torch and ours/numpy."""
+    """Rows of (case, ours, torch, numpy reference), printed with ours/torch and ours/numpy."""
 
     def __init__(self, title: str, unit: str, scale: float):
         self.title, self.unit, self.scale = title, unit, scale
@@ -50,7 +50,8 @@ class Table:
             return "-" if b is None else f"{a / b:.2f}x"
 
         print(f"\n## {self.title} (median, {self.unit}; threads={THREADS})")
-        header = f"{'case':<34}{'ours':>10}{'torch':>10}{'numpy':>10}{'ours/torch':>12}{'ours/numpy':>12}"
+        header = (f"{'case':<34}{'ours':>10}{'torch':>10}{'numpy':>10}"
+                  f"{'ours/torch':>12}{'ours/numpy':>12}")
         print(header)
         print("-" * len(header))
         for case, ours, torch, numpy in self.rows:

@@ -1,0 +1,54 @@
+"""The primitive operations: each forward beside its vector-Jacobian product.
+
+A rule's `backward(ctx, grad)` returns one gradient per forward argument, in order, shaped
+like the forward's output where broadcasting is involved: the engine sums it back to the
+input's shape. Rules are written with what arrays and tensors share, so the same rule runs
+on arrays in an ordinary backward and is recorded under create_graph (higher orders).
+Everything else (mean, var, softmax, ...) is composed from these in `tensor.py`.
+"""
+
+from .activations import (
+    ELU,
+    ELUGrad,
+    LeakyReLU,
+    LeakyReLUGrad,
+    ReLU,
+    ReLUGrad,
+    Sigmoid,
+    SigmoidGrad,
+    Tanh,
+    TanhGrad,
+)
+from .arguments import as_axis, as_index, count, reduced_shape
+from .elementwise import (
+    Abs,
+    Add,
+    AsType,
+    Clip,
+    Div,
+    Exp,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    Sqrt,
+    Sub,
+    Where,
+    maximum,
+    minimum,
+    where,
+)
+from .linalg import MatMul
+from .reductions import Max, Min, Sum
+from .shape import (
+    BroadcastTo,
+    Concatenate,
+    GetItem,
+    IndexAdd,
+    Reshape,
+    Transpose,
+    concatenate,
+    stack,
+)

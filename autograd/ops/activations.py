@@ -1,0 +1,151 @@
+"""Activations on the Numba kernels; each gradient is a fused op of its own, a Function
+too, so that its VJP gives second derivatives."""
+
+from __future__ import annotations
+
+from .. import kernels
+from ..function import Function
+from ..tensor import _unwrap
+
+# The gradient ops are Functions too, so that their own VJPs give second derivatives.
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = kernels.sigmoid(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return SigmoidGrad.apply(y, grad)
+
+
+class SigmoidGrad(Function):
+    """grad * y * (1 - y), in one pass."""
+
+    @staticmethod
+    def forward(ctx, y, grad):
+        ctx.save_for_backward(y, grad)
+        return kernels.sigmoid_backward(y, grad)
+
+    @staticmethod
+    def backward(ctx, gg):
+        y, grad = ctx.saved_tensors
+        return gg * grad * (1 - 2 * y), SigmoidGrad.apply(y, gg)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = kernels.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return TanhGrad.apply(y, grad)
+
+
+class TanhGrad(Function):
+    """grad * (1 - y^2), in one pass."""
+
+    @staticmethod
+    def forward(ctx, y, grad):
+        ctx.save_for_backward(y, grad)
+        return kernels.tanh_backward(y, grad)
+
+    @staticmethod
+    def backward(ctx, gg):
+        y, grad = ctx.saved_tensors
+        return gg * grad * (-2 * y), TanhGrad.apply(y, gg)
+
+
+class ReLU(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = kernels.relu(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return ReLUGrad.apply(y, grad)
+
+
+class ReLUGrad(Function):
+    """grad where y > 0, else 0: piecewise constant in y, linear in grad."""
+
+    @staticmethod
+    def forward(ctx, y, grad):
+        ctx.save_for_backward(y)
+        return kernels.relu_backward(y, grad)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (y,) = ctx.saved_tensors
+        return None, ReLUGrad.apply(y, gg)
+
+
+class LeakyReLU(Function):
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        ctx.save_for_backward(x)
+        ctx.negative_slope = negative_slope
+        return kernels.leaky_relu(x, negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return LeakyReLUGrad.apply(x, grad, ctx.negative_slope), None
+
+
+class LeakyReLUGrad(Function):
+    """grad where x > 0, else negative_slope * grad."""
+
+    @staticmethod
+    def forward(ctx, x, grad, negative_slope):
+        ctx.save_for_backward(x)
+        ctx.negative_slope = negative_slope
+        return kernels.leaky_relu_backward(x, grad, negative_slope)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (x,) = ctx.saved_tensors
+        return None, LeakyReLUGrad.apply(x, gg, ctx.negative_slope), None
+
+
+class ELU(Function):
+    @staticmethod
+    def forward(ctx, x, alpha):
+        if alpha < 0:
+            raise ValueError(f"ELU: alpha must be >= 0, got {alpha}")
+        y = kernels.elu(x, alpha)
+        ctx.save_for_backward(y)
+        ctx.alpha = alpha
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return ELUGrad.apply(y, grad, ctx.alpha), None
+
+
+class ELUGrad(Function):
+    """grad where y > 0, else grad * (y + alpha) (= grad * alpha * exp(x))."""
+
+    @staticmethod
+    def forward(ctx, y, grad, alpha):
+        ctx.save_for_backward(y, grad)
+        ctx.alpha = alpha
+        return kernels.elu_backward(y, grad, alpha)
+
+    @staticmethod
+    def backward(ctx, gg):
+        y, grad = ctx.saved_tensors
+        negative = (_unwrap(y) <= 0).astype(y.dtype)
+        return gg * grad * negative, ELUGrad.apply(y, gg, ctx.alpha), None

@@ -1,0 +1,61 @@
+"""Normalising the arguments of operations: axes, reduced shapes, indices."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def as_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    """Normalise an int or tuple of ints to a tuple of non-negative axes (None: all)."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    normalised = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dims")
+        normalised.append(int(a) % max(ndim, 1))
+    if len(set(normalised)) != len(normalised):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return tuple(normalised)
+
+
+def count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
+    """How many elements a reduction over `axis` combines into one."""
+    return math.prod(shape) if axis is None else math.prod(shape[a] for a in axis)
+
+
+def reduced_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
+    return () if axis is None else tuple(n for i, n in enumerate(shape) if i not in axis)
+
+
+def keepdims_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
+    return tuple(1 if axis is None or i in axis else n for i, n in enumerate(shape))
+
+
+def as_index(index: Any) -> Any:
+    """Tensors inside an index become their arrays, lists become arrays (NumPy semantics)."""
+    if isinstance(index, tuple):
+        return tuple(as_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def is_advanced(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, np.ndarray) for p in parts)
+
+
+def has_integer_array(index: Any) -> bool:
+    """True if the index may pick an element twice (so its gradient must accumulate)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts)
+

@@ -1,0 +1,121 @@
+"""Reshaping, transposing, broadcasting, indexing and joining."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..function import Function
+from ..tensor import Tensor
+from .arguments import as_index, has_integer_array, is_advanced
+
+
+class Reshape(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.input_shape = a.shape
+        return a.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.input_shape), None
+
+
+class Transpose(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, axes):
+        ctx.axes = axes
+        return np.transpose(a, axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        axes = ctx.axes
+        inverse = None if axes is None else tuple(np.argsort(axes).tolist())
+        return grad.transpose(inverse), None
+
+
+class BroadcastTo(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None  # the engine sums the broadcast axes back
+
+
+class GetItem(Function):
+    """NumPy indexing; basic indexing gives a view, advanced indexing a copy."""
+
+    @staticmethod
+    def forward(ctx, a, index):
+        index = as_index(index)
+        ctx.index, ctx.input_shape = index, a.shape
+        return a[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return IndexAdd.apply(grad, ctx.index, ctx.input_shape), None
+
+    @classmethod
+    def apply(cls, a, index):
+        out = super().apply(a, index)
+        if isinstance(out, Tensor) and not is_advanced(as_index(index)):
+            out._version = a._version  # a basic index is a view of `a`
+        return out
+
+
+class IndexAdd(Function):
+    """Scatter `grad` into zeros of `shape` at `index`; repeated indices accumulate."""
+
+    @staticmethod
+    def forward(ctx, grad, index, shape):
+        ctx.index = index
+        out = np.zeros(shape, dtype=grad.dtype)
+        if has_integer_array(index):
+            np.add.at(out, index, grad)
+        else:
+            out[index] = grad
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg[ctx.index], None, None
+
+
+class Concatenate(Function):
+    @staticmethod
+    def forward(ctx, axis, *tensors):
+        ctx.axis = axis
+        ctx.sizes = [np.shape(t)[axis] for t in tensors]
+        return np.concatenate(tensors, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        axis = ctx.axis % grad.ndim
+        pieces, start = [], 0
+        for size, need in zip(ctx.sizes, ctx.needs_input_grad[1:]):
+            index = (slice(None),) * axis + (slice(start, start + size),)
+            pieces.append(grad[index] if need else None)
+            start += size
+        return (None, *pieces)
+
+
+def concatenate(tensors: Any, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    return Concatenate.apply(axis, *tensors)
+
+
+def stack(tensors: Any, axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    return concatenate([t.expand_dims(axis) for t in tensors], axis=axis)

@@ -100,10 +100,13 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                 if edge is None:
                     continue
                 target, output_nr, shape, dtype = edge
+                is_node = type(target) is Node
                 if g is not None:
-                    g = _fit(g, shape, dtype, node, create_graph)
+                    if create_graph or type(g) is not np.ndarray or g.shape != shape \
+                            or g.dtype != dtype:
+                        g = _fit(g, shape, dtype, node, create_graph)
                     _deliver(target, output_nr, g, pending, leaf_grads)
-                if type(target) is Node:
+                if is_node:
                     dependencies[target] -= 1
                     if dependencies[target] == 0:
                         ready.append(target)

@@ -39,19 +39,20 @@ class Node:
     (the `Node` that produced the input, its output index), or (a leaf tensor, 0).
     """
 
-    __slots__ = ("fn", "edges", "needs_input_grad", "outputs_meta", "_saved", "_versions",
-                 "_freed", "hooks", "retained", "__weakref__", "__dict__")
+    __slots__ = ("fn", "edges", "needs_input_grad", "_saved", "_versions", "__weakref__",
+                 "__dict__")
+    # Rarely set, so class-level defaults (an instance sets its own in its __dict__):
+    outputs_meta: tuple = ()  # (shape, dtype) of each output, if there are several
+    hooks: dict[int, list] | None = None  # output index -> gradient hooks
+    retained: dict[int, Any] | None = None  # output index -> weakref to the tensor
+    _freed = False  # set after a backward without retain_graph released the saved values
 
     def __init__(self, fn: type[Function], needs_input_grad: tuple[bool, ...]):
         self.fn = fn
         self.needs_input_grad = needs_input_grad
-        self.edges: tuple = ()  # set by `_connect` once the outputs exist
-        self.outputs_meta: tuple = ()  # (shape, dtype) of each output, if there are several
+        self.edges: list = []  # set by `_connect` once the outputs exist
         self._saved: tuple = ()
-        self._versions: tuple = ()
-        self._freed = False
-        self.hooks: dict[int, list] | None = None  # output index -> gradient hooks
-        self.retained: dict[int, Any] | None = None  # output index -> weakref to the tensor
+        self._versions: list = []
 
     @property
     def name(self) -> str:
@@ -77,7 +78,7 @@ class Node:
         as_tensors = _mode.enabled
         values = []
         for value, version in zip(self._saved, self._versions):
-            if version is not None:
+            if version is not None:  # a reference to a tensor: check it, then unwrap it
                 if value._version[0] != version:
                     raise RuntimeError(
                         f"{self.name}: an array of shape {value.data.shape} that it saved for "
@@ -93,15 +94,15 @@ class Node:
 
     def free(self) -> None:
         """Release what was saved (after a backward without retain_graph)."""
-        self._saved = self._versions = ()
+        self._saved, self._versions = (), []
         self._freed = True
 
 
 class _Unrecorded:
     """The ctx of a call that records nothing: saving is a no-op."""
 
-    def __init__(self, n_args: int):
-        self.needs_input_grad = (False,) * n_args
+    def __init__(self, needs_input_grad: tuple[bool, ...]):
+        self.needs_input_grad = needs_input_grad
 
     def save_for_backward(self, *values: Any) -> None:
         pass
@@ -132,24 +133,15 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any) -> Any:
-        has_tensor = requires_grad = False
-        arrays = []
-        for a in args:
-            if isinstance(a, Tensor):
-                has_tensor = True
-                requires_grad = requires_grad or a._requires_grad
-                arrays.append(a.data)
-            else:
-                arrays.append(a)
-        node = None
-        if requires_grad and _mode.enabled:
-            node = Node(cls, tuple([isinstance(a, Tensor) and a._requires_grad for a in args]))
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+        node = Node(cls, needs) if True in needs and _mode.enabled else None
         try:
-            result = cls.forward(node or _Unrecorded(len(args)), *arrays)
+            result = cls.forward(node or _Unrecorded((False,) * len(args)), *arrays)
         except (ValueError, TypeError) as error:
             raise _named(error, cls.__name__, args) from None
-        if not has_tensor:
-            return result
+        if node is None and not any([isinstance(a, Tensor) for a in args]):
+            return result  # plain arrays in, plain arrays out
         if type(result) is np.ndarray and not cls.is_view:  # the common case, inlined
             if node is None or result.dtype.kind != "f":
                 return Tensor._make(result, False, None, 0)

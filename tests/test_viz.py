@@ -328,6 +328,16 @@ def test_digraph_shows_as_svg_in_jupyter_without_system_graphviz():
     assert graph.pipe(format="png")[:4] == b"\x89PNG"
 
 
+def test_graph_render_writes_files_without_system_graphviz(tmp_path):
+    _, loss = small_graph()
+    graph = viz.draw_graph(loss)
+    out = graph.render(tmp_path / "step")
+    assert out == str(tmp_path / "step.svg") and (tmp_path / "step").exists()
+    assert "<svg" in Path(out).read_text(encoding="utf-8")
+    png = graph.render(outfile=tmp_path / "step.png")
+    assert Path(png).read_bytes()[:4] == b"\x89PNG"
+
+
 def test_bad_arguments_raise():
     _, loss = small_graph()
     with pytest.raises(TypeError, match="root must be a Tensor"):
@@ -336,3 +346,13 @@ def test_bad_arguments_raise():
         viz.draw_graph(loss, params={"w": np.ones(3)})
     with pytest.raises(ValueError, match="max_nodes"):
         viz.draw_graph(loss, max_nodes=0)
+
+
+def test_a_module_box_with_a_saturated_activation_is_highlighted():
+    model = nn.Sequential(nn.Linear(3, 3), nn.Tanh(), nn.Linear(3, 1), nn.Tanh())
+    nn.init.constant_(model[0].weight, 10.0)
+    with viz.trace_modules(model):
+        loss = model(ag.ones(2, 3)).sum()
+    clusters = parse(viz.to_svg(loss, params=model))["clusters"]
+    assert clusters["cluster_1"]["stroke"] == draw.ALERT_COLOUR
+    assert clusters["cluster_0"]["stroke"] != draw.ALERT_COLOUR

@@ -106,7 +106,7 @@ class _Drawing:
         root_norm = facts.root.grad_norm
         if root_norm is None:  # the seed backward() uses: ones
             root_norm = math.sqrt(root.data.size)
-        self.root_norm = root_norm
+        self.root_norm, self.root_size = root_norm, root.data.size
         self.graph = Graph(name="autograd", graph_attr={
             "rankdir": "TB", "fontname": FONT, "nodesep": "0.25", "ranksep": "0.35"},
             node_attr={"fontname": FONT, "fontsize": "10"},
@@ -185,9 +185,12 @@ class _Drawing:
         for child in children:
             kind = self.facts.module_types.get(child)
             label = html.escape(child + (f" : {kind}" if kind else ""))
+            alert = any(_inside(i.module, child) for i in self.facts.items if i.alert)
             with graph.subgraph(name="cluster_" + child) as sub:
                 sub.attr(label=f"<<B>{label}</B>>", labeljust="l", fontsize="11",
-                         style="rounded,filled", fillcolor="#f7f7f7", color="#b0b0b0")
+                         style="rounded,filled", fillcolor="#f7f7f7",
+                         color=ALERT_COLOUR if alert else "#b0b0b0",
+                         penwidth="2" if alert else "1")
                 self._cluster(sub, child, paths, by_cluster)
 
     def _node(self, graph: Any, unit: _Unit) -> None:
@@ -287,6 +290,9 @@ class _Drawing:
             rows.append([cell(text, fill, font) for _, fill, font, text in GRAD_BANDS]
                         + [cell(ZERO_FILL[2], *ZERO_FILL[:2]), cell(NAN_FILL[2], *NAN_FILL[:2]),
                            cell("no gradient")])
+            if self.root_size != 1:
+                rows.append([cell("the output is not a scalar: gradients of its sum",
+                                  span=width)])
             if self.facts.grads == "leaves":
                 rows.append([cell("the graph was freed by backward(): leaves' .grad only; draw "
                                   "before backward() or after backward(retain_graph=True) for "
@@ -331,6 +337,10 @@ def _fold_of(module: str | None, folded: set[str]) -> str | None:
         if prefix in folded:
             return prefix
     return None
+
+
+def _inside(module: str | None, path: str) -> bool:
+    return bool(module) and (module == path or module.startswith(path + "."))
 
 
 def _parent(path: str) -> str | None:

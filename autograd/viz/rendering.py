@@ -39,10 +39,12 @@ def find_renderer() -> str:
         f"{', '.join(str(f) for f in folders)}).")
 
 
-def render(source: str, fmt: str = "svg", renderer: str | None = None) -> bytes:
-    """DOT source rendered to `fmt` ('svg', 'png', ...) by `renderer` (default: found)."""
+def render(source: str, fmt: str = "svg", renderer: str | None = None,
+           layout: str = "dot") -> bytes:
+    """DOT source rendered to `fmt` ('svg', 'png', 'jpg', 'json', ...; graphviz-pure has no
+    PDF) by `renderer` (default: `find_renderer()`) with the `layout` engine."""
     executable = renderer or find_renderer()
-    done = subprocess.run([executable, f"-T{fmt}"], input=source.encode("utf-8"),
+    done = subprocess.run([executable, f"-K{layout}", f"-T{fmt}"], input=source.encode("utf-8"),
                           capture_output=True, timeout=120, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"autograd.viz: {executable} -T{fmt} failed (exit code "
@@ -51,17 +53,37 @@ def render(source: str, fmt: str = "svg", renderer: str | None = None) -> bytes:
 
 
 class Graph(graphviz.Digraph):
-    """A `graphviz.Digraph` whose `pipe` (and so Jupyter's inline SVG display) renders with
-    `find_renderer()`: it shows without a system Graphviz."""
+    """A `graphviz.Digraph` whose `pipe` and `render` (and so Jupyter's inline SVG display)
+    run `find_renderer()`: it shows without a system Graphviz. Default format: SVG."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("format", "svg")
+        super().__init__(*args, **kwargs)
 
     def pipe(self, format: str | None = None, renderer: str | None = None,  # noqa: A002
              formatter: str | None = None, neato_no_op: Any = None, quiet: bool = False, *,
              engine: str | None = None, encoding: str | None = None) -> Any:
-        fmt = format or self.format or "svg"
+        """The rendered bytes (or text, given an `encoding`), like graphviz's `pipe`."""
+        fmt = format or self.format
         if renderer:
             fmt += ":" + renderer + (":" + formatter if formatter else "")
-        data = render(self.source, fmt)
+        data = render(self.source, fmt, layout=engine or self.engine)
         return data if encoding is None else data.decode(encoding)
+
+    def render(self, filename: Any = None, directory: Any = None, view: bool = False,
+               cleanup: bool = False, format: str | None = None,  # noqa: A002
+               *args: Any, outfile: Any = None, **kwargs: Any) -> str:
+        """Save the source and write the rendered file beside it (or to `outfile`); returns
+        the output path. `view` and the other graphviz options are not supported."""
+        if view:
+            raise NotImplementedError("autograd.viz.Graph.render: view=True is not supported")
+        fmt = format or (Path(outfile).suffix[1:] if outfile else self.format)
+        source_path = Path(self.save(filename, directory))
+        target = Path(outfile) if outfile else source_path.with_name(f"{source_path.name}.{fmt}")
+        target.write_bytes(self.pipe(format=fmt))
+        if cleanup:
+            source_path.unlink()
+        return str(target)
 
     def _repr_image_svg_xml(self) -> str:
         return self.pipe(format="svg", encoding="utf-8")

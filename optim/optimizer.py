@@ -2,9 +2,10 @@
 `params` and its hyperparameters, so that groups can have different learning rates), and each
 parameter has a state dict (step count, moment estimates) kept in `optimizer.state[p]`.
 
-Subclasses compute their state with NumPy on `p.grad.data`, in place where they can, and write
-the parameter through the tensor's in-place operators inside `no_grad()`, which bumps its
-version counter (a graph that saved the old value then refuses to backward).
+Subclasses update their state in place with one compiled loop over the elements of
+`p.grad.data` (plain NumPy arrays: no graph, no tensors; see `_jit.py`), which also yields the
+step to take, and write the parameter with the tensor's in-place `p -= step` inside `no_grad()`,
+which bumps its version counter (a graph that saved the old value then refuses to backward).
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ class Graph(graphviz.Digraph):
         if view:
             raise NotImplementedError("autograd.viz.Graph.render: view=True is not supported")
         fmt = format or (Path(outfile).suffix[1:] if outfile else self.format)
-        source_path = Path(self.save(filename, directory))
+        source_path = Path(self.save(filename, directory=directory))
         target = Path(outfile) if outfile else source_path.with_name(f"{source_path.name}.{fmt}")
         target.write_bytes(self.pipe(format=fmt))
         if cleanup:

@@ -179,40 +179,80 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     return _reduce(diff * diff, reduction)
 
 
+def _check_class_targets(scores: Tensor, target: np.ndarray) -> None:
+    if scores.ndim != 2 or target.shape != (scores.shape[0],):
+        raise ValueError(f"expected input of shape (N, C) and target of shape (N,), got input "
+                         f"{scores.shape} and target {target.shape}")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"class targets must be integers, got dtype {target.dtype}")
+    if target.size and (target.min() < 0 or target.max() >= scores.shape[1]):
+        raise IndexError(f"target values must lie in [0, {scores.shape[1]}), got "
+                         f"[{target.min()}, {target.max()}]")
+
+
 def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """-log_probs[i, target[i]]: the negative log-likelihood of integer class targets."""
     target = _as_array(target)
-    if log_probs.ndim != 2 or target.shape != (log_probs.shape[0],):
-        raise ValueError(f"expected input of shape (N, C) and target of shape (N,), got input "
-                         f"{log_probs.shape} and target {target.shape}")
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"class targets must be integers, got dtype {target.dtype}")
-    if target.size and (target.min() < 0 or target.max() >= log_probs.shape[1]):
-        raise IndexError(f"target values must lie in [0, {log_probs.shape[1]}), got "
-                         f"[{target.min()}, {target.max()}]")
+    _check_class_targets(log_probs, target)
     picked = log_probs[np.arange(target.shape[0]), target]
     return _reduce(-picked, reduction)
+
+
+class _CrossEntropy(ag.Function):
+    """-log softmax(x)[target], reduced: fused for speed (one node instead of the seven of
+    log-softmax, indexing, negation and mean). The gradient is (softmax(x) - onehot) * grad;
+    under create_graph it is rebuilt from tensor operations, so it can be differentiated again.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
+        shifted = x - x.max(axis=1, keepdims=True)  # log-sum-exp trick: no overflow
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        losses = np.log(total[:, 0]) - shifted[np.arange(len(target)), target]
+        exp /= total
+        ctx.save_for_backward(x, exp, target, reduction)
+        if reduction == "none":
+            return losses
+        return np.asarray(losses.mean() if reduction == "mean" else losses.sum())
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple[Any, None, None]:
+        x, probs, target, reduction = ctx.saved_tensors
+        rows = np.arange(len(target))
+        if isinstance(grad, Tensor):  # create_graph: differentiable in x
+            onehot = np.zeros(probs.shape, dtype=probs.dtype)
+            onehot[rows, target] = 1
+            diff = x.softmax(axis=1) - onehot
+        else:
+            diff = probs.copy()
+            diff[rows, target] -= 1
+        if reduction == "mean":
+            return diff * (grad / len(target)), None, None
+        if reduction == "sum":
+            return diff * grad, None, None
+        return diff * grad.reshape(-1, 1), None, None
 
 
 def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """-log softmax(input)[target], from logits of shape (N, C) (or (C,)) and integer class
     targets of shape (N,) (or a scalar); class probabilities of the input's shape also work.
-    Through log-softmax (x - logsumexp(x)) it stays finite for logits of any size."""
+    Computed as logsumexp(x) - x[target] with the max subtracted first, so it stays finite for
+    logits of any size."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    target_array = _as_array(target)
     if input.ndim == 1:  # one sample: treat as a batch of one
-        target_array = _as_array(target)
         shape = (1,) if target_array.dtype.kind in "iu" else (1, -1)
         loss = cross_entropy(input.reshape(1, -1), target_array.reshape(shape), reduction)
         return loss.reshape(()) if reduction == "none" else loss
-    log_probs = input.log_softmax(axis=1)
-    target_array = _as_array(target)
     if target_array.dtype.kind == "f":
         if target_array.shape != input.shape:
             raise ValueError(f"cross_entropy: probability targets of shape {target_array.shape} "
                              f"must match the input's shape {input.shape}")
-        return _reduce(-(log_probs * target).sum(axis=1), reduction)
-    return nll_loss(log_probs, target_array, reduction)
+        return _reduce(-(input.log_softmax(axis=1) * target).sum(axis=1), reduction)
+    _check_class_targets(input, target_array)
+    return _CrossEntropy.apply(input, target_array, reduction)
 
 
 class _BCEWithLogits(ag.Function):

@@ -121,3 +121,16 @@ def test_nll_loss_on_log_softmax_equals_cross_entropy():
     log_probs = F.log_softmax(tensor(LOGITS), axis=1)
     np.testing.assert_allclose(nn.NLLLoss()(log_probs, TARGET).item(),
                                F.cross_entropy(tensor(LOGITS), TARGET).item())
+
+
+def test_cross_entropy_second_derivative():
+    for reduction in ("mean", "sum", "none"):
+        x = tensor(LOGITS[:3] / 3, requires_grad=True)
+        assert ag.gradgradcheck(lambda x, r=reduction: F.cross_entropy(x, TARGET[:3], r), (x,))
+
+
+def test_linear_second_derivative():
+    x = tensor(LOGITS[:2, :3], requires_grad=True)
+    w = tensor(LOGITS[2:4, :3], requires_grad=True)
+    b = tensor(LOGITS[4, :2], requires_grad=True)
+    assert ag.gradgradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, w, b))

@@ -129,6 +129,7 @@ class _Drawing:
             folded = set(collapse)
         units: dict[str, _Unit] = {}
         unit_of: dict[int, str] = {}
+        self.leaving: set[int] = set()  # items whose output goes to another drawn node
         for index, item in enumerate(items):
             fold = _fold_of(item.module, folded)
             if fold is None:
@@ -144,8 +145,10 @@ class _Drawing:
             for item in unit.items:
                 for key in item.inputs:
                     source = unit_of[id(key)]
-                    if source != uid and (len(unit.items) == 1 or source not in unit.inputs):
-                        unit.inputs.append(source)
+                    if source != uid:
+                        self.leaving.add(id(key))
+                        if len(unit.items) == 1 or source not in unit.inputs:
+                            unit.inputs.append(source)
         self.root_uid = unit_of[id(self.facts.root.key)]
         return units
 
@@ -251,11 +254,8 @@ class _Drawing:
 
     def _exits(self, unit: _Unit) -> list[Item]:
         """A collapsed module's items whose outputs leave it (or the root)."""
-        inside = {id(i.key) for i in unit.items}
-        used_outside = {id(k) for i in self.facts.items if id(i.key) not in inside
-                        for k in i.inputs}
         return [i for i in unit.items if not i.is_leaf
-                and (id(i.key) in used_outside or i is self.facts.root)]
+                and (id(i.key) in self.leaving or i is self.facts.root)]
 
     def _exit_norm(self, unit: _Unit) -> float | None:
         norms = [i.grad_norm for i in self._exits(unit) if i.grad_norm is not None]

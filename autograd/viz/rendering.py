@@ -22,13 +22,16 @@ PURE = "graphviz-pure"
 
 def find_renderer() -> str:
     """The path of the executable that will render: `dot` on PATH, else `graphviz-pure` (on
-    PATH, or next to the running interpreter, or in its installation's scripts directory)."""
+    PATH, or next to the running interpreter, or in its installation's or the user's scripts
+    directory: found also when the virtual environment is not activated)."""
     for name in ("dot", PURE):
         found = shutil.which(name)
         if found:
             return found
     suffix = ".exe" if os.name == "nt" else ""
     folders = [Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))]
+    if f"{os.name}_user" in sysconfig.get_scheme_names():  # pip install --user
+        folders.append(Path(sysconfig.get_path("scripts", f"{os.name}_user")))
     for folder in folders:
         candidate = folder / (PURE + suffix)
         if candidate.is_file() and os.access(candidate, os.X_OK):

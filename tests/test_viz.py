@@ -314,7 +314,7 @@ def test_system_dot_is_preferred_when_on_path(monkeypatch, tmp_path):
 def test_no_renderer_error_names_both_options(monkeypatch, tmp_path):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
-    monkeypatch.setattr(rendering.sysconfig, "get_path", lambda name: str(tmp_path))
+    monkeypatch.setattr(rendering.sysconfig, "get_path", lambda *name: str(tmp_path))
     with pytest.raises(RuntimeError, match=r"`dot` is on PATH.*pip install graphviz-pure"):
         viz.find_renderer()
 

@@ -270,9 +270,16 @@ def test_collapse_draws_one_node_per_module():
     (head,) = by_first_text(found["nodes"], "2")
     assert head["texts"][1:4] == [" : Linear", "1 op, 2 parameters", "(4, 2) float32"]
     assert any(t.startswith("param grad ") for t in head["texts"])
-    whole = parse(viz.to_svg(loss, params=model, collapse=["0", "1"]))
-    assert {"0", "1", "2.weight"} <= {n["texts"][0] for n in whole["nodes"].values()}
-    assert not whole["clusters"].keys() & {"cluster_0", "cluster_1"}
+    drawn = {}
+    for collapse in (("0", "1"), 1):
+        whole = parse(viz.to_svg(loss, params=model, collapse=collapse))
+        drawn[collapse] = names = [n["texts"][0] for n in graph_nodes(whole).values()]
+        assert {"0", "1"} <= set(names) and "Tanh" not in names
+        assert not whole["clusters"].keys() & {"cluster_0", "cluster_1"}
+    assert "2.weight" in drawn[("0", "1")]  # "2" stays expanded
+    assert "2" in drawn[1] and "2.weight" not in drawn[1]  # 1: every child of the model
+    with pytest.raises(ValueError, match="collapse depth"):
+        viz.draw_graph(loss, params=model, collapse=0)
 
 
 def test_node_cap_keeps_the_nodes_nearest_the_output_and_says_so():

@@ -37,7 +37,7 @@ FONT = "Helvetica"
 
 
 def draw_graph(root: Tensor, params: Any = None, show_grads: bool = False, *,
-               collapse: bool | Iterable[str] = False, max_nodes: int = 400,
+               collapse: bool | int | Iterable[str] = False, max_nodes: int = 400,
                legend: bool = True) -> Graph:
     """The graph that produced `root` as a `graphviz.Digraph` (shown as SVG in Jupyter).
 
@@ -45,9 +45,10 @@ def draw_graph(root: Tensor, params: Any = None, show_grads: bool = False, *,
     `params`: a dict, `module.named_parameters()`, or the module itself); with `show_grads`
     each tensor's gradient norm, and fill colours comparing it with the loss's. Activations
     show their saturated (sigmoid, tanh, ELU) or zero (ReLU) share. Ops sit in one box per
-    module (see `trace_modules` for exact boxes); `collapse=True` draws each innermost box
-    as one node (or pass module names to collapse). Past `max_nodes` nodes, those farthest
-    from `root` are left out and a note says so.
+    module (see `trace_modules` for exact boxes). `collapse` draws boxes as single nodes:
+    True the innermost ones, an int n the modules n levels down (1: the model's children),
+    or an iterable of module names. Past `max_nodes` nodes, those farthest from `root` are
+    left out and a note says so.
 
     Gradients of intermediate tensors and activation statistics need the graph's saved
     values: draw before `backward()` or after `backward(retain_graph=True)`. Drawing after a
@@ -101,7 +102,7 @@ class _Unit:
 
 class _Drawing:
     def __init__(self, facts: Facts, root: Tensor, show_grads: bool,
-                 collapse: bool | Iterable[str], max_nodes: int, legend: bool):
+                 collapse: bool | int | Iterable[str], max_nodes: int, legend: bool):
         self.facts, self.show_grads = facts, show_grads
         root_norm = facts.root.grad_norm
         if root_norm is None:  # the seed backward() uses: ones
@@ -118,13 +119,17 @@ class _Drawing:
             self._legend(hidden, len(units), max_nodes)
 
     # ---- which nodes --------------------------------------------------------------------
-    def _units(self, collapse: bool | Iterable[str]) -> dict[str, _Unit]:
+    def _units(self, collapse: bool | int | Iterable[str]) -> dict[str, _Unit]:
         items = self.facts.items
         modules = {item.module for item in items if item.module}
         if collapse is True:
             folded = {m for m in modules if not any(o.startswith(m + ".") for o in modules)}
         elif collapse is False:
             folded = set()
+        elif isinstance(collapse, int):
+            if collapse < 1:
+                raise ValueError(f"draw_graph: collapse depth must be at least 1, got {collapse}")
+            folded = {".".join(m.split(".")[:collapse]) for m in modules}
         else:
             folded = set(collapse)
         units: dict[str, _Unit] = {}

@@ -123,6 +123,17 @@ def test_gradient_norms_of_every_tensor_without_touching_grad():
     np.testing.assert_allclose(w.grad.data, [0.5, 0.5, 2.0])
 
 
+def test_show_grads_leaves_retained_gradients_alone():
+    w = ag.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    h = w * 2
+    h.retain_grad()
+    loss = (h * h).sum()
+    viz.draw_graph(loss, show_grads=True)
+    assert h.grad is None
+    loss.backward()
+    np.testing.assert_allclose(h.grad.data, [4.0, 4.0, 4.0])  # still retained
+
+
 def test_after_plain_backward_leaf_grads_only_and_the_legend_says_so():
     w, loss = small_graph()
     loss.backward()

@@ -106,8 +106,9 @@ def gradient_norms(root: Tensor, items: list[Item]) -> str:
     """Set each item's gradient norm; returns which gradients were available.
 
     A live graph gets one `ag.grad` pass capturing every node's output gradient and every
-    leaf's (hooks on tensors run again; `.grad` is untouched). A freed graph only has the
-    leaves' `.grad` (which may hold several backward passes' sum)."""
+    leaf's (hooks on tensors run again; no `.grad` changes, not even a retain_grad() one's).
+    A freed graph only has the leaves' `.grad` (which may hold several backward passes' sum).
+    """
     live = all(not item.key._freed for item in items if not item.is_leaf)
     if live and root.requires_grad:
         probes, owners = [], []
@@ -121,11 +122,19 @@ def gradient_norms(root: Tensor, items: list[Item]) -> str:
                     probes.append(Tensor._make(np.empty(0), True, item.key, nr))
                     owners.append(item)
         seed = None if root.data.size == 1 else np.ones_like(root.data)
+        # ag.grad fills the .grad of tensors that called retain_grad(): unhook them meanwhile.
+        retained = [(item.key, item.key.retained) for item in items
+                    if not item.is_leaf and item.key.retained]
+        for node, _ in retained:
+            node.retained = None
         try:
             grads = autograd_grad(root, probes, grad_outputs=seed, retain_graph=True,
                                   allow_unused=True)
         except RuntimeError:  # part of the graph was freed after all
             grads = None
+        finally:
+            for node, kept in retained:
+                node.retained = kept
         if grads is not None:
             squares: dict[int, list[float]] = {}
             for owner, g in zip(owners, grads):

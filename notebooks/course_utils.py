@@ -1,0 +1,33 @@
+"""Plotting helpers shared by the course notebooks (kept small: the engine does the work)."""
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def setup_plots(dpi: int = 72) -> None:
+    """Modest figure sizes and resolution, so the committed notebooks stay small."""
+    mpl.rcParams.update({
+        "figure.dpi": dpi, "savefig.dpi": dpi, "figure.figsize": (7.5, 3.2),
+        "axes.grid": True, "grid.alpha": 0.3, "font.size": 9, "axes.titlesize": 10,
+        "legend.fontsize": 8, "figure.constrained_layout.use": True,
+    })
+
+
+def level_lines(ax, loss_grid: np.ndarray, w1: np.ndarray, w2: np.ndarray,
+                optimum=None, levels: int = 20) -> None:
+    """Level lines of a loss over a (w1, w2) grid (loss_grid[i, j] at w1[j], w2[i]),
+    spaced on a square-root scale so that both the valley and the rim show, optimum marked."""
+    lo, hi = float(loss_grid.min()), float(loss_grid.max())
+    ax.contour(w1, w2, loss_grid, levels=lo + (hi - lo) * np.linspace(0, 1, levels) ** 2,
+               cmap="viridis", linewidths=0.8)
+    if optimum is not None:
+        ax.plot(*optimum, marker="*", color="crimson", markersize=12, linestyle="none")
+    ax.set_xlabel("$w_1$")
+    ax.set_ylabel("$w_2$")
+
+
+def paths(ax, trajectory: np.ndarray, label: str | None = None, color=None) -> None:
+    """A descent trajectory (steps x 2) drawn as dots joined by lines."""
+    ax.plot(trajectory[:, 0], trajectory[:, 1], ".-", color=color, markersize=3,
+            linewidth=1, label=label)

@@ -1,7 +1,6 @@
 """Plotting helpers shared by the course notebooks (kept small: the engine does the work)."""
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 
 

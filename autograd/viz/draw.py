@@ -207,7 +207,7 @@ class _Drawing:
         facts = self.facts
         if len(items) > 1 or unit.uid.startswith("m_"):
             name = unit.uid[2:]
-            kind = facts.module_types.get(name)
+            kind = html.escape(facts.module_types.get(name, ""))
             lines.append(f"<B>{html.escape(name)}</B>" + (f" : {kind}" if kind else ""))
             n_ops = sum(not i.is_leaf for i in items)
             n_params = sum(i.is_leaf for i in items)
@@ -240,7 +240,7 @@ class _Drawing:
             if item.module:
                 tips.append(f"module {item.module}")
         fill, font = self._fill(norm if self.show_grads else None,
-                                   all(i.grad_finite for i in items))
+                                all(i.grad_finite for i in items))
         attrs.update(fillcolor=fill, fontcolor=font)
         if any(i.alert for i in items):
             attrs.update(color=ALERT_COLOUR, penwidth="3")

@@ -303,6 +303,9 @@ def test_node_cap_keeps_the_nodes_nearest_the_output_and_says_so():
     assert by_first_text(found["nodes"], "Sum")
     assert any("22 of 32 nodes not drawn (max_nodes=10)" in t
                for t in found["nodes"]["legend"]["texts"])
+    bare = parse(viz.to_svg(h.sum(), max_nodes=10, legend=False))["nodes"]["legend"]["texts"]
+    assert len(bare) == 1 and "22 of 32 nodes not drawn" in bare[0]  # the note stays
+    assert "legend" not in parse(viz.to_svg(h.sum(), legend=False))["nodes"]
 
 
 # ---- rendering ----------------------------------------------------------------------------

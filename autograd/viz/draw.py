@@ -115,8 +115,7 @@ class _Drawing:
         units = self._units(collapse)
         drawn, hidden = self._cap(units, max_nodes)
         self._draw(drawn)
-        if legend:
-            self._legend(hidden, len(units), max_nodes)
+        self._legend(hidden, len(units), max_nodes, legend)
 
     # ---- which nodes --------------------------------------------------------------------
     def _units(self, collapse: bool | int | Iterable[str]) -> dict[str, _Unit]:
@@ -282,46 +281,54 @@ class _Drawing:
         return GRAD_BANDS[-1][1:3]
 
     # ---- legend -------------------------------------------------------------------------
-    def _legend(self, hidden: int, total: int, max_nodes: int) -> None:
-        def cell(text: str, fill: str = "#ffffff", font: str = "black", span: int = 1) -> str:
-            return (f"<TD BGCOLOR=\"{fill}\" COLSPAN=\"{span}\"><FONT COLOR=\"{font}\">"
-                    f"{html.escape(text)}</FONT></TD>")
-
+    def _legend(self, hidden: int, total: int, max_nodes: int, full: bool) -> None:
+        """The legend (when `full`), and the note on nodes left out (always)."""
         width = len(GRAD_BANDS) + 3
-        rows = [[cell("legend: box = operation (output shape, dtype), ellipse = leaf, "
-                      "double border = output", span=width)]]
-        if self.show_grads:
-            rows.append([cell("fill: gradient norm / the output's gradient norm", span=width)])
-            rows.append([cell(text, fill, font) for _, fill, font, text in GRAD_BANDS]
-                        + [cell(ZERO_FILL[2], *ZERO_FILL[:2]), cell(NAN_FILL[2], *NAN_FILL[:2]),
-                           cell("no gradient")])
-            if self.root_size != 1:
-                rows.append([cell("the output is not a scalar: gradients of its sum",
-                                  span=width)])
-            if self.facts.grads == "leaves":
-                rows.append([cell("the graph was freed by backward(): leaves' .grad only; draw "
-                                  "before backward() or after backward(retain_graph=True) for "
-                                  "every tensor's", span=width)])
-            elif self.facts.grads == "none":
-                rows.append([cell("no gradients: the graph was freed and no leaf has .grad",
-                                  span=width)])
-        rows.append([cell(f"orange border: activation with >= {100 * ALERT_SHARE:.0f}% of its "
-                          f"outputs saturated (derivative < {100 * FLAT_SHARE:.0f}% of its max) "
-                          "or of its units dead (ReLU 0 on the whole batch)",
-                          "#ffffff", ALERT_COLOUR, width)])
-        rows.append([cell("red border: first NaN/Inf (forward value or gradient)",
-                          "#ffffff", NAN_COLOUR, width)])
-        if any(not i.is_leaf and i.key._freed for i in self.facts.items):
-            rows.append([cell("saved values freed: no activation statistics, no NaN search "
-                              "inside the graph", span=width)])
+        rows = self._legend_rows(width) if full else []
         if hidden:
-            rows.append([cell(f"{hidden} of {total} nodes not drawn (max_nodes={max_nodes}): "
-                              "those farthest from the output; collapse=True draws one node "
-                              "per module", "#ffffff", NAN_COLOUR, width)])
+            rows.append([_cell(f"{hidden} of {total} nodes not drawn (max_nodes={max_nodes}): "
+                               "those farthest from the output; collapse=True draws one node "
+                               "per module", "#ffffff", NAN_COLOUR, width)])
+        if not rows:
+            return
         body = "".join("<TR>" + "".join(r) + "</TR>" for r in rows)
         label = ("<<TABLE BORDER=\"0\" CELLBORDER=\"1\" CELLSPACING=\"0\" CELLPADDING=\"2\">"
                  + body + "</TABLE>>")
         self.graph.node("legend", label=label, shape="plaintext", fontsize="8")
+
+    def _legend_rows(self, width: int) -> list[list[str]]:
+        rows = [[_cell("legend: box = operation (output shape, dtype), ellipse = leaf, "
+                       "double border = output", span=width)]]
+        if self.show_grads:
+            rows.append([_cell("fill: gradient norm / the output's gradient norm", span=width)])
+            rows.append([_cell(text, fill, font) for _, fill, font, text in GRAD_BANDS]
+                        + [_cell(ZERO_FILL[2], *ZERO_FILL[:2]),
+                           _cell(NAN_FILL[2], *NAN_FILL[:2]), _cell("no gradient")])
+            if self.root_size != 1:
+                rows.append([_cell("the output is not a scalar: gradients of its sum",
+                                   span=width)])
+            if self.facts.grads == "leaves":
+                rows.append([_cell("the graph was freed by backward(): leaves' .grad only; "
+                                   "draw before backward() or after backward(retain_graph=True) "
+                                   "for every tensor's", span=width)])
+            elif self.facts.grads == "none":
+                rows.append([_cell("no gradients: the graph was freed and no leaf has .grad",
+                                   span=width)])
+        rows.append([_cell(f"orange border: activation with >= {100 * ALERT_SHARE:.0f}% of its "
+                           f"outputs saturated (derivative < {100 * FLAT_SHARE:.0f}% of its "
+                           "max) or of its units dead (ReLU 0 on the whole batch)",
+                           "#ffffff", ALERT_COLOUR, width)])
+        rows.append([_cell("red border: first NaN/Inf (forward value or gradient)",
+                           "#ffffff", NAN_COLOUR, width)])
+        if any(not i.is_leaf and i.key._freed for i in self.facts.items):
+            rows.append([_cell("saved values freed: no activation statistics, no NaN search "
+                               "inside the graph", span=width)])
+        return rows
+
+
+def _cell(text: str, fill: str = "#ffffff", font: str = "black", span: int = 1) -> str:
+    return (f"<TD BGCOLOR=\"{fill}\" COLSPAN=\"{span}\"><FONT COLOR=\"{font}\">"
+            f"{html.escape(text)}</FONT></TD>")
 
 
 def _describe(outputs: list[tuple[tuple[int, ...], Any]]) -> str:

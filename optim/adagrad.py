@@ -9,7 +9,6 @@ import numpy as np
 
 from autograd import Tensor
 
-from ._jit import elementwise, flat
 from .optimizer import Optimizer, _check
 
 
@@ -44,17 +43,10 @@ class Adagrad(Optimizer):
             state["step"] = 0
             state["sum"] = np.full(p.shape, group["initial_accumulator_value"], dtype=p.dtype)
         state["step"] += 1
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p.data
         lr_t = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        update = np.empty(p.shape, dtype=p.dtype)
-        _adagrad(flat(grad), flat(p.data), flat(state["sum"]), flat(update), lr_t, group["eps"],
-                 group["weight_decay"])
-        p -= update
-
-
-@elementwise
-def _adagrad(grad, param, sum_sq, update, lr_t, eps, weight_decay):
-    """Adagrad's rule for one element at a time; `update` receives what to subtract."""
-    for i in range(grad.size):
-        g = grad[i] + weight_decay * param[i]
-        sum_sq[i] += g * g
-        update[i] = lr_t * g / (np.sqrt(sum_sq[i]) + eps)
+        state["sum"] += grad * grad
+        denom = np.sqrt(state["sum"])
+        denom += group["eps"]
+        p -= lr_t * (grad / denom)

@@ -10,7 +10,6 @@ import numpy as np
 
 from autograd import Tensor
 
-from ._jit import elementwise, flat, zeros
 from .optimizer import Optimizer, _check
 
 
@@ -40,45 +39,39 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad))
 
-    _decoupled = False  # AdamW: decay the weights directly instead of adding an L2 gradient
-
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p.data
+        self._adam_step(p, grad, state, group)
+
+    @staticmethod
+    def _adam_step(p: Tensor, grad: np.ndarray, state: dict[str, Any],
+                   group: dict[str, Any]) -> None:
+        beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = zeros(p)
-            state["exp_avg_sq"] = zeros(p)
+            state["exp_avg"] = np.zeros(p.shape, dtype=p.dtype)
+            state["exp_avg_sq"] = np.zeros(p.shape, dtype=p.dtype)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = zeros(p)
+                state["max_exp_avg_sq"] = np.zeros(p.shape, dtype=p.dtype)
         state["step"] += 1
-        beta1, beta2 = group["betas"]
         t = state["step"]
-        update = np.empty(p.shape, dtype=p.dtype)
-        _adam(flat(grad), flat(p.data), flat(state["exp_avg"]), flat(state["exp_avg_sq"]),
-              flat(state.get("max_exp_avg_sq", update)), flat(update), beta1, beta2,
-              group["lr"], 1 - beta1 ** t, math.sqrt(1 - beta2 ** t), group["eps"],
-              group["weight_decay"], self._decoupled, group["amsgrad"])
-        p -= update
-
-
-@elementwise
-def _adam(grad, param, exp_avg, exp_avg_sq, max_exp_avg_sq, update, beta1, beta2, lr,
-          bias_correction1, bias_correction2_sqrt, eps, weight_decay, decoupled, amsgrad):
-    """Adam's rule for one element at a time; `update` receives what to subtract."""
-    for i in range(grad.size):
-        g = grad[i]
-        if weight_decay != 0 and not decoupled:
-            g += weight_decay * param[i]
-        exp_avg[i] = beta1 * exp_avg[i] + (1 - beta1) * g
-        exp_avg_sq[i] = beta2 * exp_avg_sq[i] + (1 - beta2) * g * g
-        v = exp_avg_sq[i]
-        if amsgrad:
-            max_exp_avg_sq[i] = max(max_exp_avg_sq[i], v)
-            v = max_exp_avg_sq[i]
-        denom = np.sqrt(v) / bias_correction2_sqrt + eps
-        update[i] = lr / bias_correction1 * exp_avg[i] / denom
-        if decoupled:  # theta * (1 - lr * wd) - step  ==  theta - (lr * wd * theta + step)
-            update[i] += lr * weight_decay * param[i]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= beta1
+        m += (1 - beta1) * grad
+        v *= beta2
+        squared = grad * grad
+        squared *= 1 - beta2
+        v += squared
+        if group["amsgrad"]:
+            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        denom = np.sqrt(v)
+        denom /= math.sqrt(1 - beta2 ** t)
+        denom += group["eps"]
+        step = np.divide(m, denom, out=denom)
+        step *= group["lr"] / (1 - beta1 ** t)
+        p -= step
 
 
 class AdamW(Adam):
@@ -98,4 +91,8 @@ class AdamW(Adam):
                  weight_decay: float = 1e-2, amsgrad: bool = False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
 
-    _decoupled = True
+    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        if group["weight_decay"] != 0:
+            p *= 1 - group["lr"] * group["weight_decay"]
+        self._adam_step(p, grad, state, group)

@@ -2,10 +2,10 @@
 `params` and its hyperparameters, so that groups can have different learning rates), and each
 parameter has a state dict (step count, moment estimates) kept in `optimizer.state[p]`.
 
-Subclasses update their state in place with one compiled loop over the elements of
-`p.grad.data` (plain NumPy arrays: no graph, no tensors; see `_jit.py`), which also yields the
-step to take, and write the parameter with the tensor's in-place `p -= step` inside `no_grad()`,
-which bumps its version counter (a graph that saved the old value then refuses to backward).
+Subclasses compute their state with plain NumPy arrays on `p.grad.data` (no graph, no tensor
+allocations), in place where they can, and write the parameter with the tensor's in-place
+`p -= step` inside `no_grad()`, which bumps its version counter (a graph that saved the old
+value then refuses to backward). State arrays are C-ordered like the parameters.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ import numpy as np
 
 from autograd import Tensor
 
-from ._jit import elementwise, flat, zeros
 from .optimizer import Optimizer, _check
 
 
@@ -47,36 +46,32 @@ class RMSprop(Optimizer):
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
+        alpha, momentum = group["alpha"], group["momentum"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = zeros(p)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = zeros(p)
+            state["square_avg"] = np.zeros(p.shape, dtype=p.dtype)
+            if momentum > 0:
+                state["momentum_buffer"] = np.zeros(p.shape, dtype=p.dtype)
             if group["centered"]:
-                state["grad_avg"] = zeros(p)
+                state["grad_avg"] = np.zeros(p.shape, dtype=p.dtype)
         state["step"] += 1
-        update = np.empty(p.shape, dtype=p.dtype)
-        _rmsprop(flat(grad), flat(p.data), flat(state["square_avg"]),
-                 flat(state.get("grad_avg", update)), flat(state.get("momentum_buffer", update)),
-                 flat(update), group["lr"], group["alpha"], group["eps"], group["weight_decay"],
-                 group["momentum"], group["centered"])
-        p -= update
-
-
-@elementwise
-def _rmsprop(grad, param, square_avg, grad_avg, buf, update, lr, alpha, eps, weight_decay,
-             momentum, centered):
-    """RMSprop's rule for one element at a time; `update` receives what to subtract."""
-    for i in range(grad.size):
-        g = grad[i] + weight_decay * param[i]
-        square_avg[i] = alpha * square_avg[i] + (1 - alpha) * g * g
-        if centered:
-            grad_avg[i] = alpha * grad_avg[i] + (1 - alpha) * g
-            denom = np.sqrt(square_avg[i] - grad_avg[i] * grad_avg[i]) + eps
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p.data
+        square_avg = state["square_avg"]
+        square_avg *= alpha
+        square_avg += (1 - alpha) * grad * grad
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            grad_avg *= alpha
+            grad_avg += (1 - alpha) * grad
+            denom = np.sqrt(square_avg - grad_avg * grad_avg)
         else:
-            denom = np.sqrt(square_avg[i]) + eps
+            denom = np.sqrt(square_avg)
+        denom += group["eps"]
         if momentum > 0:
-            buf[i] = momentum * buf[i] + g / denom
-            update[i] = lr * buf[i]
+            buf = state["momentum_buffer"]
+            buf *= momentum
+            buf += grad / denom
+            p -= group["lr"] * buf
         else:
-            update[i] = lr * g / denom
+            p -= group["lr"] * (grad / denom)

@@ -9,7 +9,6 @@ import numpy as np
 
 from autograd import Tensor
 
-from ._jit import elementwise, flat, zeros
 from .optimizer import Optimizer, _check
 
 
@@ -40,23 +39,15 @@ class SGD(Optimizer):
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        momentum = group["momentum"]
-        first = momentum != 0 and "momentum_buffer" not in state
-        if first:
-            state["momentum_buffer"] = zeros(p)
-        update = np.empty(p.shape, dtype=p.dtype)
-        _sgd(flat(grad), flat(p.data), flat(state.get("momentum_buffer", update)), flat(update),
-             group["lr"], momentum, group["dampening"], group["weight_decay"],
-             group["nesterov"], first)
-        p -= update
-
-
-@elementwise
-def _sgd(grad, param, buf, update, lr, momentum, dampening, weight_decay, nesterov, first):
-    """SGD's rule for one element at a time; `update` receives what to subtract."""
-    for i in range(grad.size):
-        g = grad[i] + weight_decay * param[i]
+        momentum, dampening = group["momentum"], group["dampening"]
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p.data
         if momentum != 0:
-            buf[i] = g if first else momentum * buf[i] + (1 - dampening) * g
-            g = g + momentum * buf[i] if nesterov else buf[i]
-        update[i] = lr * g
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = grad.copy()
+            else:
+                buf *= momentum
+                buf += (1 - dampening) * grad
+            grad = grad + momentum * buf if group["nesterov"] else buf
+        p -= group["lr"] * grad

@@ -64,7 +64,7 @@ def load_digits(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
             x_test.astype(np.float32), y_test.astype(np.int64))
 
 
-def build_model(sizes: Sequence[int], activation: str = "relu", dropout: float = 0.2,
+def build_model(sizes: Sequence[int], activation: str = "relu", dropout: float = 0.3,
                 batchnorm: bool = True) -> nn.Sequential:
     """Linear -> [BatchNorm1d] -> activation -> [Dropout] for each hidden layer, then Linear."""
     layers: list[nn.Module] = []
@@ -197,7 +197,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hidden", type=str, default="256,128",
                         help="hidden layer widths, comma-separated")
-    parser.add_argument("--dropout", type=float, default=0.2, help="probability of zeroing")
+    parser.add_argument("--dropout", type=float, default=0.3, help="probability of zeroing")
     parser.add_argument("--no-batchnorm", action="store_true")
     parser.add_argument("--schedule", choices=SCHEDULES, default="cosine")
     parser.add_argument("--out", type=str, default="runs")

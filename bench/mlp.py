@@ -203,23 +203,30 @@ def digits_times(names: list[str], rounds: int = 5) -> dict[str, tuple[float, in
             for name, runs in samples.items()}
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _memory_status() -> dict[str, int]:
+    """Current (VmRSS) and peak (VmHWM) resident set size in bytes, from /proc (Linux).
+
+    Not `getrusage().ru_maxrss`: Linux carries that over from the parent across fork+exec, so
+    every child would report the bench process's own peak (PyTorch loaded) instead of its own."""
+    status = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                status[key] = int(value.split()[0]) * 1024
+    return status
 
 
 def memory_child(name: str, steps: int = 1000) -> None:
     """Run in a fresh process: print peak RSS and RSS after 100 and `steps` steps as JSON."""
-    import resource
-
     x, y = step_data()
     step, _ = IMPLEMENTATIONS[name](initial_weights(STEP_SIZES, 0))
     rss = {}
     for i in range(1, steps + 1):
         step(x, y)
         if i in (100, steps):
-            rss[i] = _rss_bytes()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+            rss[i] = _memory_status()["VmRSS"]
+    peak = _memory_status()["VmHWM"]
     print(json.dumps({"peak": peak, "rss100": rss[100], "rss_end": rss[steps]}))
 
 

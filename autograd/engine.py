@@ -162,7 +162,7 @@ def _observe_output_gradients(node: Node, grads: list, wanted: dict, captured: l
         if node.hooks and nr in node.hooks:
             hooked = _run_hooks(node.hooks[nr], _as_tensor(g))
             grads[nr] = g = hooked if isinstance(g, Tensor) else hooked.data
-        if node.retained and nr in node.retained:
+        if node.retained and nr in node.retained and not wanted:  # grad() leaves .grad alone
             tensor = node.retained[nr]()
             if tensor is not None:
                 tensor.grad = _as_tensor(g) if tensor.grad is None else tensor.grad + g

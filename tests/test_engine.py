@@ -351,3 +351,11 @@ def test_gradcheck_reports_input_element_values_and_tolerance():
                                                 r"analytic .* vs numeric .*atol 1e-05"):
         ag.gradcheck(Wrong.apply, (x, y))
     assert ag.gradcheck(Wrong.apply, (x, y), raise_exception=False) is False
+
+
+def test_grad_leaves_retained_gradients_alone():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    ag.grad((h * h).sum(), x)
+    assert h.grad is None

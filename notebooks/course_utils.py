@@ -14,7 +14,7 @@ def setup_plots(dpi: int = 72) -> None:
 
 
 def level_lines(ax, loss_grid: np.ndarray, w1: np.ndarray, w2: np.ndarray,
-                optimum=None, levels: int = 20) -> None:
+                optimum=None, levels: int = 12) -> None:
     """Level lines of a loss over a (w1, w2) grid (loss_grid[i, j] at w1[j], w2[i]),
     spaced on a square-root scale so that both the valley and the rim show, optimum marked."""
     lo, hi = float(loss_grid.min()), float(loss_grid.max())
@@ -26,7 +26,11 @@ def level_lines(ax, loss_grid: np.ndarray, w1: np.ndarray, w2: np.ndarray,
     ax.set_ylabel("$w_2$")
 
 
-def paths(ax, trajectory: np.ndarray, label: str | None = None, color=None) -> None:
-    """A descent trajectory (steps x 2) drawn as dots joined by lines."""
-    ax.plot(trajectory[:, 0], trajectory[:, 1], ".-", color=color, markersize=3,
-            linewidth=1, label=label)
+def paths(ax, trajectory: np.ndarray, label: str | None = None, color=None,
+          limit: float = 10.0) -> None:
+    """A descent trajectory (steps x 2) drawn as dots joined by lines, up to the first point
+    outside [-limit, limit]^2 (a diverging run is drawn until it leaves the picture)."""
+    outside = np.nonzero(~np.all(np.abs(trajectory) < limit, axis=1))[0]
+    shown = trajectory[: outside[0] + 1] if len(outside) else trajectory
+    ax.plot(shown[:, 0], shown[:, 1], ".-", color=color, markersize=3, linewidth=1,
+            label=label)

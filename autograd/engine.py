@@ -56,7 +56,7 @@ def _root_gradients(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
             if root.data.size != 1:
                 raise RuntimeError(f"{caller}: the output has shape {root.shape}; gradient can "
                                    "be implied only for a scalar, pass `gradient=`")
-            g = np.ones_like(root.data)
+            g = np.ones(root.shape, root.dtype)
         if not isinstance(g, Tensor):  # a copy: a .grad must not alias the caller's array
             g = Tensor._make(np.array(g, root.dtype), False, None, 0)
         if g.shape != root.shape:
@@ -113,11 +113,12 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
 
         stored: set[int] = set()  # arrays already given to a leaf's .grad in this pass
         for leaf, g in leaf_grads.items():
-            g = _run_hooks(leaf._hooks, _as_tensor(g))
+            if leaf._hooks:
+                g = _run_hooks(leaf._hooks, _as_tensor(g))
             if capture is None:
                 _accumulate(leaf, g, create_graph, stored)
             elif (leaf, 0) in wanted:
-                captured[wanted[(leaf, 0)]] = g
+                captured[wanted[(leaf, 0)]] = _as_tensor(g)
     return captured
 
 
@@ -216,17 +217,18 @@ def _run_hooks(hooks: list | None, g: Tensor) -> Tensor:
     return g
 
 
-def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool, stored: set[int]) -> None:
+def _accumulate(leaf: Tensor, g: Any, create_graph: bool, stored: set[int]) -> None:
     """leaf.grad += g, out of place. Rules pass gradients through by reference, so a first
     gradient that is a view, or that another leaf got too, is stored as a copy: changing one
     `.grad` must not change another."""
+    if create_graph:
+        g = _as_tensor(g)
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    array = g.data if isinstance(g, Tensor) else g
     if leaf.grad is not None:
-        leaf.grad = leaf.grad + g
-    elif create_graph:
-        leaf.grad = g
-    else:
-        array = g.data
-        if array.base is not None or id(array) in stored:
-            array = array.copy()
-        stored.add(id(array))
-        leaf.grad = Tensor._make(array, False, None, 0)
+        array = leaf.grad.data + array
+    elif array.base is not None or id(array) in stored:
+        array = array.copy()
+    stored.add(id(array))
+    leaf.grad = Tensor._make(np.asarray(array), False, None, 0)

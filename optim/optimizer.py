@@ -25,7 +25,20 @@ class Optimizer:
     """Base class: `param_groups`, `state`, `zero_grad`, `step`, `state_dict`, `load_state_dict`.
 
     `params` is an iterable of tensors, or of dicts `{'params': [...], 'lr': ...}` whose keys
-    override `defaults` for that group.
+    override `defaults` for that group. The usual loop:
+
+    >>> import numpy as np, autograd as ag, nn, optim
+    >>> model = nn.Linear(2, 1, dtype=np.float64)
+    >>> opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+    >>> x = ag.tensor(np.array([[1.0, 2.0], [3.0, -1.0]]))
+    >>> y = np.array([[1.0], [0.0]])
+    >>> for _ in range(100):
+    ...     opt.zero_grad()
+    ...     loss = nn.MSELoss()(model(x), y)
+    ...     loss.backward()
+    ...     opt.step()
+    >>> loss.item() < 1e-6
+    True
     """
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],

@@ -58,18 +58,18 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1
+        m *= beta1  # m <- beta1 m + (1 - beta1) g
         m += (1 - beta1) * grad
-        v *= beta2
+        v *= beta2  # v <- beta2 v + (1 - beta2) g^2
         squared = grad * grad
         squared *= 1 - beta2
         v += squared
         if group["amsgrad"]:
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-        denom = np.sqrt(v)
+        denom = np.sqrt(v)  # sqrt(v_used) / sqrt(1 - beta2^t) + eps
         denom /= math.sqrt(1 - beta2 ** t)
         denom += group["eps"]
-        step = np.divide(m, denom, out=denom)
+        step = np.divide(m, denom, out=denom)  # lr / (1 - beta1^t) * m / denom
         step *= group["lr"] / (1 - beta1 ** t)
         p -= step
 

@@ -237,6 +237,36 @@ class Module:
             else:
                 param.grad.data.fill(0)
 
+    def to(self, *args: Any) -> Module:
+        """Cast floating-point parameters and buffers to a dtype, in place (the same Parameter
+        objects get new arrays, so build the optimizer after this): `model.to(np.float64)`.
+        A device argument is accepted only as "cpu", for PyTorch code that passes one."""
+        dtype = None
+        for arg in args:
+            if isinstance(arg, str) and arg.lower() == "cpu":
+                continue
+            try:
+                dtype = np.dtype(arg)
+            except TypeError:
+                raise ValueError(f"to(): expected a dtype or 'cpu', got {arg!r}") from None
+            if dtype.kind != "f":
+                raise ValueError(f"to(): can only cast to a floating dtype, got {dtype}")
+        if dtype is not None:
+            for _, value in self._state_items():
+                if value.dtype.kind == "f" and value.dtype != dtype:
+                    value.data = value.data.astype(dtype)
+                    value._version[0] += 1  # a graph that saved the old array must not run
+                    value.grad = None
+        return self
+
+    def float(self) -> Module:
+        """Parameters and floating buffers to float32."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """Parameters and floating buffers to float64 (e.g. for gradcheck)."""
+        return self.to(np.float64)
+
     # ---- state -----------------------------------------------------------------------------
     def _state_items(self) -> Iterator[tuple[str, Tensor]]:
         for prefix, module in self.named_modules():

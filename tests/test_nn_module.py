@@ -220,3 +220,18 @@ def test_repr_shows_the_tree():
     text = repr(nn.Sequential(nn.Linear(2, 3), nn.ReLU()))
     assert "(0): Linear(in_features=2, out_features=3, bias=True)" in text
     assert "(1): ReLU()" in text
+
+
+def test_to_double_and_float_cast_parameters_and_buffers_in_place():
+    net = Net()
+    weight = net.block.fc.weight
+    assert net.double() is net
+    assert net.block.fc.weight is weight and weight.dtype == np.float64
+    assert net.block.bn.running_var.dtype == np.float64
+    assert net.block.bn.num_batches_tracked.dtype == np.int64  # integer buffers untouched
+    x = ag.tensor(np.random.default_rng(0).standard_normal((4, 3)))
+    assert net(x).dtype == np.float64
+    net.to("cpu", np.float32)
+    assert all(p.dtype == np.float32 for p in net.parameters())
+    with pytest.raises(ValueError, match="cuda"):
+        net.to("cuda")

@@ -72,10 +72,13 @@ class _Linear(ag.Function):
     def backward(ctx: Any, grad: Any) -> tuple[Any, Any, Any]:
         x, weight = ctx.saved_tensors  # arrays, or tensors under create_graph
         need_x, need_weight, need_bias = ctx.needs_input_grad
-        rows = grad.reshape(-1, weight.shape[0])  # leading axes flattened: (N, out)
+        if grad.ndim != 2:  # flatten leading axes: (N, out) and (N, in)
+            grad_rows, x = grad.reshape(-1, weight.shape[0]), x.reshape(-1, weight.shape[1])
+        else:
+            grad_rows = grad
         grad_x = grad @ weight if need_x else None
-        grad_weight = rows.T @ x.reshape(-1, weight.shape[1]) if need_weight else None
-        grad_bias = rows.sum(axis=0) if need_bias else None
+        grad_weight = grad_rows.T @ x if need_weight else None
+        grad_bias = grad_rows.sum(axis=0) if need_bias else None
         return grad_x, grad_weight, grad_bias
 
 
@@ -214,7 +217,8 @@ class _CrossEntropy(ag.Function):
         ctx.save_for_backward(x, exp, target, reduction)
         if reduction == "none":
             return losses
-        return np.asarray(losses.mean() if reduction == "mean" else losses.sum())
+        total = losses.sum()
+        return np.asarray(total / len(target) if reduction == "mean" else total)
 
     @staticmethod
     def backward(ctx: Any, grad: Any) -> tuple[Any, None, None]:

@@ -2,13 +2,19 @@
 
 import numpy as np
 
+# Mixed into the seed so that `manual_seed(n)` does not give the same stream as
+# `np.random.default_rng(n)`: data drawn with one and weights with the other stay independent.
+_STREAM = 0x6175746F  # "auto"
+
 _generator = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the global generator, so that every draw after it repeats run to run."""
+    """Seed the global generator, so that every draw after it repeats run to run. Its stream
+    differs from `np.random.default_rng(seed)`'s, so data drawn with NumPy under the same
+    seed stay independent of the weights."""
     global _generator
-    _generator = np.random.default_rng(seed)
+    _generator = np.random.default_rng([seed, _STREAM])
 
 
 def get_generator() -> np.random.Generator:

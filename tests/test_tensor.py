@@ -148,3 +148,10 @@ def test_stable_formulas_give_no_nan_or_warnings_at_extreme_inputs():
         x.grad = None
     assert x.logsumexp().item() == pytest.approx(1e4)
     assert ag.tensor([-np.inf, 0.0]).logsumexp().item() == 0.0
+
+
+def test_manual_seed_stream_is_independent_of_numpy_with_the_same_seed():
+    ag.manual_seed(0)
+    ours = ag.randn(1000, dtype=np.float64).data
+    numpy = np.random.default_rng(0).standard_normal(1000)
+    assert abs(np.corrcoef(ours, numpy)[0, 1]) < 0.1

@@ -48,10 +48,14 @@ __all__ = [
 #   16384      9.6/7.0     10.6/7.4    7.8/6.0    1.9/3.1   3.0/3.9    2.5-3.8/3.5-4.1
 #   32768      18.7/11.5   20.5/12.4   15.0/9.7   3.3/3.8   4.2/4.2    4.9-5.7/4.7-5.5
 #   65536      38.1/21.1   41.2/22.7   30.4/17.2  8.4/5.3   7.5/5.3    14.2-14.9/7.0-7.1
-# Thresholds sit where threads save at least ~25%: a thread that the OS (or the VM's host)
-# deschedules stalls the whole launch for a time slice, a risk not worth a microsecond.
-_PARALLEL_MIN_SIZE = {"sigmoid": 16384, "tanh": 16384, "elu": 16384}
-_PARALLEL_MIN_SIZE_DEFAULT = 65536
+# Alone, threads save 25% or more from 16K elements (sigmoid, tanh, elu) and 64K (the rest).
+# But in training an activation follows a matrix product, and OpenBLAS's threads keep spinning
+# on both cores after it: a parallel launch then waits for them. Measured on 2 cores, a 512x512
+# GEMM followed by relu + sigmoid, serial / parallel: 3.0 / 8.0 ms at 128K elements, 2.8 / 8.0
+# at 1M, 5.5 / 16 at 4M; a 784-512-256-10 MLP Adam step took 39.5 ms with threads from 64K
+# and 8.6 ms with none. So threads only from 4M elements, where an activation on its own takes
+# 3-5 ms serially and two threads save 1.5-2 ms (next to BLAS they still lose).
+_PARALLEL_MIN_SIZE = 1 << 22
 
 
 # ---- public API -----------------------------------------------------------------------------
@@ -129,7 +133,7 @@ def _run(name: str, a: np.ndarray, b: np.ndarray | None = None,
     if out.size == 0:
         return out
     args = (a.ravel(order), b.ravel(order), out.ravel(order), a.dtype.type(param))
-    if out.size < _PARALLEL_MIN_SIZE.get(name, _PARALLEL_MIN_SIZE_DEFAULT) or _forked:
+    if out.size < _PARALLEL_MIN_SIZE or _forked:
         _compiled(name, parallel=False)(*args)
     else:
         with _launch_lock:

@@ -122,7 +122,7 @@ def test_read_only_inputs():
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_child_forked_after_threaded_use_still_runs():
-    x = np.linspace(-1, 1, 2 * kernels._PARALLEL_MIN_SIZE_DEFAULT, dtype=np.float32)
+    x = np.linspace(-1, 1, 2 * kernels._PARALLEL_MIN_SIZE, dtype=np.float32)
     kernels.relu(x)  # the parent has launched threads
     with warnings.catch_warnings():  # Python 3.12+ warns about forking a threaded process
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -153,18 +153,14 @@ def test_bad_inputs_raise():
         kernels.tanh_backward(np.ones(4), np.ones(4, np.float32))
 
 
-def _threshold(name):
-    return kernels._PARALLEL_MIN_SIZE.get(name, kernels._PARALLEL_MIN_SIZE_DEFAULT)
-
-
 # The parallel driver is one function for every loop; each first compilation of it costs
 # about 0.7 s, so it is checked on one loop per signature (unary or binary, with or without a
-# parameter), each kind of threshold, and both dtypes.
+# parameter), and both dtypes.
 @pytest.mark.parametrize("name, dtype", [("sigmoid", np.float32), ("relu_backward", np.float32),
                                          ("leaky_relu", np.float32), ("elu", np.float64),
                                          ("elu_backward", np.float64)])
 def test_threaded_path_equals_serial_path(name, dtype):
-    size = 3 * _threshold(name) + 7  # not a multiple of the thread count
+    size = 3 * kernels._PARALLEL_MIN_SIZE + 7  # not a multiple of the thread count
     arrays = _inputs(name, (size,), dtype)
     big = KERNELS[name][0](*arrays)
     assert (name, True) in kernels._jitted, f"{name}: size {size} did not take threads"

@@ -136,6 +136,7 @@ class _Bar:
 
     def set_postfix_str(self, text: str) -> None:
         self.text = text
+        self.update(0)
 
     def close(self) -> None:
         if not self.disable:

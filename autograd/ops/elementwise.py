@@ -155,35 +155,31 @@ class Clip(Function):
         return Where.apply(inside, grad, 0), None, None
 
 
-def _tie_share(a: Any, b: Any, a_wins: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """The share of the gradient that goes to `a`: 1 where it wins, 1/2 on ties."""
-    return np.where(a_wins, 1, np.where(_unwrap(a) == _unwrap(b), 0.5, 0)).astype(dtype)
+class _Pick(Function):
+    """Elementwise maximum or minimum: the gradient goes to the input picked, half to each on
+    ties."""
 
+    pick: Any  # np.maximum or np.minimum
 
-class Maximum(Function):
-    @staticmethod
-    def forward(ctx, a, b):
+    @classmethod
+    def forward(cls, ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        return cls.pick(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        share = _tie_share(a, b, _unwrap(a) > _unwrap(b), grad.dtype)
+        a, b = _unwrap(a), _unwrap(b)  # the share is piecewise constant
+        share = np.where(a == b, 0.5, ctx.fn.pick(a, b) == a).astype(grad.dtype)
         return grad * share, grad * (1 - share)
 
 
-class Minimum(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
+class Maximum(_Pick):
+    pick = staticmethod(np.maximum)
 
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        share = _tie_share(a, b, _unwrap(a) < _unwrap(b), grad.dtype)
-        return grad * share, grad * (1 - share)
+
+class Minimum(_Pick):
+    pick = staticmethod(np.minimum)
 
 
 class Where(Function):

@@ -56,7 +56,7 @@ class Node:
 
     @property
     def name(self) -> str:
-        return self.fn.__name__
+        return self.fn.__name__.lstrip("_")  # a private Function still reads as its op
 
     def __repr__(self) -> str:
         return f"<{self.name}>"

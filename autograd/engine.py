@@ -49,14 +49,15 @@ def _root_gradients(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
         raise ValueError(f"{caller}: got {len(gradients)} gradients for {len(roots)} outputs")
     seeds = []
     for root, g in zip(roots, gradients):
-        if not root.requires_grad:
+        if not root._requires_grad:
             raise RuntimeError(f"{caller}: the tensor of shape {root.shape} does not require "
                                "grad and has no grad_fn (nothing recorded it)")
         if g is None:
             if root.data.size != 1:
                 raise RuntimeError(f"{caller}: the output has shape {root.shape}; gradient can "
                                    "be implied only for a scalar, pass `gradient=`")
-            g = np.ones(root.shape, root.dtype)
+            seeds.append(Tensor._make(np.ones(root.data.shape, root.data.dtype), False, None, 0))
+            continue
         if not isinstance(g, Tensor):  # a copy: a .grad must not alias the caller's array
             g = Tensor._make(np.array(g, root.dtype), False, None, 0)
         if g.shape != root.shape:
@@ -115,10 +116,14 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
         for leaf, g in leaf_grads.items():
             if leaf._hooks:
                 g = _run_hooks(leaf._hooks, _as_tensor(g))
-            if capture is None:
-                _accumulate(leaf, g, create_graph, stored)
-            elif (leaf, 0) in wanted:
-                captured[wanted[(leaf, 0)]] = _as_tensor(g)
+            if capture is not None:
+                if (leaf, 0) in wanted:
+                    captured[wanted[(leaf, 0)]] = _as_tensor(g)
+            elif create_graph:
+                g = _as_tensor(g)
+                leaf.grad = g if leaf.grad is None else leaf.grad + g
+            else:
+                leaf.grad = _accumulated(leaf.grad, g, stored)
     return captured
 
 
@@ -217,18 +222,14 @@ def _run_hooks(hooks: list | None, g: Tensor) -> Tensor:
     return g
 
 
-def _accumulate(leaf: Tensor, g: Any, create_graph: bool, stored: set[int]) -> None:
-    """leaf.grad += g, out of place. Rules pass gradients through by reference, so a first
+def _accumulated(previous: Tensor | None, g: Any, stored: set[int]) -> Tensor:
+    """previous + g, out of place. Rules pass gradients through by reference, so a first
     gradient that is a view, or that another leaf got too, is stored as a copy: changing one
     `.grad` must not change another."""
-    if create_graph:
-        g = _as_tensor(g)
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-        return
     array = g.data if isinstance(g, Tensor) else g
-    if leaf.grad is not None:
-        array = leaf.grad.data + array
+    if previous is not None:
+        array = previous.data + array
     elif array.base is not None or id(array) in stored:
         array = array.copy()
     stored.add(id(array))
-    leaf.grad = Tensor._make(np.asarray(array), False, None, 0)
+    return Tensor._make(np.asarray(array), False, None, 0)

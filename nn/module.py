@@ -323,55 +323,15 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
-class Sequential(Module):
-    """Modules applied in order: `Sequential(Linear(4, 8), ReLU(), Linear(8, 2))(x)`.
-    Children are named '0', '1', ...; indexing and slicing work."""
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children named '0', '1', ... in order, with
+    len, iteration, indexing, slicing, append and extend."""
 
-    def __init__(self, *modules: Module):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], Mapping):
-            for name, module in modules[0].items():
-                self.add_module(name, module)
-        else:
-            for index, module in enumerate(modules):
-                self.add_module(str(index), module)
-
-    def forward(self, x: Any) -> Any:
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-    def append(self, module: Module) -> Sequential:
+    def append(self, module: Module) -> _ModuleSequence:
         self.add_module(str(len(self)), module)
         return self
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __getitem__(self, index: int | slice) -> Any:
-        modules = list(self._modules.values())
-        if isinstance(index, slice):
-            return Sequential(*modules[index])
-        return modules[index]
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters are registered (a plain list's would not be).
-    It has no forward: iterate over it in yours."""
-
-    def __init__(self, modules: Iterable[Module] | None = None):
-        super().__init__()
-        for module in modules or ():
-            self.append(module)
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
+    def extend(self, modules: Iterable[Module]) -> _ModuleSequence:
         for module in modules:
             self.append(module)
         return self
@@ -385,9 +345,40 @@ class ModuleList(Module):
     def __getitem__(self, index: int | slice) -> Any:
         modules = list(self._modules.values())
         if isinstance(index, slice):
-            return ModuleList(modules[index])
+            return type(self)._of(modules[index])
         return modules[index]
 
     def __setitem__(self, index: int, module: Module) -> None:
         name = list(self._modules)[index]
         self.add_module(name, module)
+
+    @classmethod
+    def _of(cls, modules: list[Module]) -> _ModuleSequence:
+        return cls().extend(modules)
+
+
+class Sequential(_ModuleSequence):
+    """Modules applied in order: `Sequential(Linear(4, 8), ReLU(), Linear(8, 2))(x)`.
+    Children are named '0', '1', ... (or by the keys of one mapping given instead)."""
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            self.extend(modules)
+
+    def forward(self, x: Any) -> Any:
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+
+class ModuleList(_ModuleSequence):
+    """A list of modules whose parameters are registered (a plain list's would not be).
+    It has no forward: iterate over it in yours."""
+
+    def __init__(self, modules: Iterable[Module] | None = None):
+        super().__init__()
+        self.extend(modules or ())

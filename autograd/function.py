@@ -211,7 +211,7 @@ def _connect(node: Node, args: tuple, arrays: list, outputs: tuple[Tensor, ...])
                 for i, out in enumerate(outputs):
                     if out.data is value:
                         value = _SavedOutput(out, i)
-                        version = 0
+                        version = out._version[0]  # a view's counter is its base's
                         break
         references.append(value)
         versions.append(version)

@@ -3,24 +3,30 @@ too, so that its VJP gives second derivatives."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import kernels
 from ..function import Function
 from ..tensor import _unwrap
 
-# The gradient ops are Functions too, so that their own VJPs give second derivatives.
 
+class _DerivativeFromOutput(Function):
+    """An activation whose derivative is written in its output y, so y is all it saves:
+    the forward is the kernel, the VJP the fused gradient op (grad, y) -> grad * f'(x)."""
 
-class Sigmoid(Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = kernels.sigmoid(x)
+    kernel: Any
+    gradient: type[Function]
+
+    @classmethod
+    def forward(cls, ctx, x):
+        y = cls.kernel(x)
         ctx.save_for_backward(y)
         return y
 
-    @staticmethod
-    def backward(ctx, grad):
+    @classmethod
+    def backward(cls, ctx, grad):
         (y,) = ctx.saved_tensors
-        return SigmoidGrad.apply(y, grad)
+        return cls.gradient.apply(y, grad)
 
 
 class SigmoidGrad(Function):
@@ -37,19 +43,6 @@ class SigmoidGrad(Function):
         return gg * grad * (1 - 2 * y), SigmoidGrad.apply(y, gg)
 
 
-class Tanh(Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = kernels.tanh(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return TanhGrad.apply(y, grad)
-
-
 class TanhGrad(Function):
     """grad * (1 - y^2), in one pass."""
 
@@ -64,19 +57,6 @@ class TanhGrad(Function):
         return gg * grad * (-2 * y), TanhGrad.apply(y, gg)
 
 
-class ReLU(Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = kernels.relu(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return ReLUGrad.apply(y, grad)
-
-
 class ReLUGrad(Function):
     """grad where y > 0, else 0: piecewise constant in y, linear in grad."""
 
@@ -89,6 +69,21 @@ class ReLUGrad(Function):
     def backward(ctx, gg):
         (y,) = ctx.saved_tensors
         return None, ReLUGrad.apply(y, gg)
+
+
+class Sigmoid(_DerivativeFromOutput):
+    kernel = staticmethod(kernels.sigmoid)
+    gradient = SigmoidGrad
+
+
+class Tanh(_DerivativeFromOutput):
+    kernel = staticmethod(kernels.tanh)
+    gradient = TanhGrad
+
+
+class ReLU(_DerivativeFromOutput):
+    kernel = staticmethod(kernels.relu)
+    gradient = ReLUGrad
 
 
 class LeakyReLU(Function):

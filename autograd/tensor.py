@@ -35,6 +35,17 @@ def _unwrap(value: Any) -> Any:
     return value.data if isinstance(value, Tensor) else value
 
 
+class HookHandle:
+    """What `register_hook` returns: `remove()` takes the hook off again."""
+
+    def __init__(self, hooks: list, hook: Callable):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
 class Tensor:
     """An n-dimensional array with a gradient.
 
@@ -163,9 +174,9 @@ class Tensor:
         backward((self,), None if gradient is None else (gradient,),
                  retain_graph=retain_graph or create_graph, create_graph=create_graph)
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> HookHandle:
         """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor
-        replaces the gradient. Returns a function that removes the hook."""
+        replaces the gradient. `handle.remove()` on the returned handle removes the hook."""
         if not self._requires_grad:
             raise RuntimeError("register_hook: the tensor does not require grad, so no "
                                "gradient will ever reach the hook")
@@ -176,7 +187,7 @@ class Tensor:
             node.hooks = node.hooks or {}
             hooks = node.hooks.setdefault(self._output_nr, [])
         hooks.append(hook)
-        return lambda: hooks.remove(hook)
+        return HookHandle(hooks, hook)
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in `.grad` after backward."""

@@ -132,11 +132,12 @@ def test_hooks_see_and_replace_gradients_on_leaves_and_intermediates():
     h = x * 2
     seen = []
     h.register_hook(lambda g: seen.append(g.data.copy()))
-    remove = x.register_hook(lambda g: g * 10)
+    handle = x.register_hook(lambda g: g * 10)
     (h * h).sum().backward()
     assert seen[0].tolist() == [4.0, 8.0]
     assert x.grad.data.tolist() == [80.0, 160.0]
-    remove()
+    handle.remove()
+    handle.remove()  # a second removal is harmless
     x.grad = None
     (x * 1).sum().backward()
     assert x.grad.data.tolist() == [1.0, 1.0]

@@ -121,8 +121,6 @@ class Function:
     `apply` returns tensors when any argument is a tensor, plain arrays otherwise.
     """
 
-    is_view = False  # True for ops whose output shares memory with their first input
-
     @staticmethod
     def forward(ctx: Any, *args: Any) -> Any:
         raise NotImplementedError
@@ -142,15 +140,12 @@ class Function:
             raise _named(error, cls.__name__, args) from None
         if node is None and not any([isinstance(a, Tensor) for a in args]):
             return result  # plain arrays in, plain arrays out
-        if type(result) is np.ndarray and not cls.is_view:  # the common case, inlined
-            if node is None or result.dtype.kind != "f":
-                return Tensor._make(result, False, None, 0)
-            outputs = Tensor._make(result, True, node, 0)
-        else:
-            outputs = _wrap_outputs(cls, result, args, node)
+        several = type(result) is tuple
+        outputs = tuple([_wrap(r, node, i, args) for i, r in enumerate(result)]) if several \
+            else (_wrap(result, node, 0, args),)
         if node is not None:
-            _connect(node, args, arrays, outputs if type(outputs) is tuple else (outputs,))
-        return outputs
+            _connect(node, args, arrays, outputs)
+        return outputs if several else outputs[0]
 
 
 def _named(error: Exception, op: str, args: tuple) -> Exception:
@@ -164,24 +159,21 @@ def _named(error: Exception, op: str, args: tuple) -> Exception:
     return kind(f"{op}: {error} (operands: {operands})")
 
 
-def _wrap_outputs(cls: type[Function], result: Any, args: tuple, node: Node | None) -> Any:
-    """The forward's result (an array or a tuple of them) as output tensors."""
-    if type(result) is tuple:
-        outputs = tuple([_wrap(r, node, i) for i, r in enumerate(result)])
-    else:
-        outputs = _wrap(result, node, 0)
-    if cls.is_view:
-        for out in outputs if type(outputs) is tuple else (outputs,):
-            out._version = args[0]._version  # a view shares its base's version counter
-    return outputs
-
-
-def _wrap(value: Any, node: Node | None, output_nr: int) -> Tensor:
+def _wrap(value: Any, node: Node | None, output_nr: int, args: tuple) -> Tensor:
+    """One result of a forward as an output tensor. A result that is a view of the first
+    input's memory (reshape, transpose, basic indexing, ...) shares its version counter, so
+    that a change through either is seen by both."""
     if type(value) is not np.ndarray:
         value = value.data if isinstance(value, Tensor) else np.asarray(value)
     if node is None or value.dtype.kind != "f":  # integer and boolean results have no gradient
-        return Tensor._make(value, False, None, output_nr)
-    return Tensor._make(value, True, node, output_nr)
+        output = Tensor._make(value, False, None, output_nr)
+    else:
+        output = Tensor._make(value, True, node, output_nr)
+    if value.base is not None and args and isinstance(args[0], Tensor):
+        first = args[0].data
+        if value.base is (first if first.base is None else first.base):
+            output._version = args[0]._version
+    return output
 
 
 def _connect(node: Node, args: tuple, arrays: list, outputs: tuple[Tensor, ...]) -> None:

@@ -49,11 +49,6 @@ def as_index(index: Any) -> Any:
     return index
 
 
-def is_advanced(index: Any) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, np.ndarray) for p in parts)
-
-
 def has_integer_array(index: Any) -> bool:
     """True if the index may pick an element twice (so its gradient must accumulate)."""
     parts = index if isinstance(index, tuple) else (index,)

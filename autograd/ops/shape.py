@@ -8,12 +8,10 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from .arguments import as_index, has_integer_array, is_advanced
+from .arguments import as_index, has_integer_array
 
 
 class Reshape(Function):
-    is_view = True
-
     @staticmethod
     def forward(ctx, a, shape):
         ctx.input_shape = a.shape
@@ -25,8 +23,6 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    is_view = True
-
     @staticmethod
     def forward(ctx, a, axes):
         ctx.axes = axes
@@ -40,8 +36,6 @@ class Transpose(Function):
 
 
 class BroadcastTo(Function):
-    is_view = True
-
     @staticmethod
     def forward(ctx, a, shape):
         return np.broadcast_to(a, shape)
@@ -63,13 +57,6 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, grad):
         return IndexAdd.apply(grad, ctx.index, ctx.input_shape), None
-
-    @classmethod
-    def apply(cls, a, index):
-        out = super().apply(a, index)
-        if isinstance(out, Tensor) and not is_advanced(as_index(index)):
-            out._version = a._version  # a basic index is a view of `a`
-        return out
 
 
 class IndexAdd(Function):

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .ops import check_device
 from .random import get_generator
 from .tensor import Tensor
+
+
+def _on_cpu(factory: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Let a factory take PyTorch's `device=`: "cpu" (or None) is accepted, nothing else."""
+    @functools.wraps(factory)
+    def with_device(*args: Any, device: Any = None, **kwargs: Any) -> Tensor:
+        check_device(device, factory.__name__)
+        return factory(*args, **kwargs)
+
+    signature = inspect.signature(factory)
+    device = inspect.Parameter("device", inspect.Parameter.KEYWORD_ONLY, default=None)
+    with_device.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), device])
+    return with_device
 
 
 def _shape(shape: tuple) -> tuple[int, ...]:
@@ -18,6 +36,7 @@ def _float(dtype: Any) -> Any:
     return np.float32 if dtype is None else dtype
 
 
+@_on_cpu
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor holding a copy of `data`."""
     data = data.data if isinstance(data, Tensor) else data
@@ -25,24 +44,29 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
                   dtype=dtype, requires_grad=requires_grad)
 
 
+@_on_cpu
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.zeros(_shape(shape), _float(dtype)), requires_grad=requires_grad)
 
 
+@_on_cpu
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.ones(_shape(shape), _float(dtype)), requires_grad=requires_grad)
 
 
+@_on_cpu
 def full(shape: Any, value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     dtype = Tensor(value).dtype if dtype is None else dtype  # 7.0 -> float32, 7 -> int64
     return Tensor(np.full(shape, value, dtype), requires_grad=requires_grad)
 
 
+@_on_cpu
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.eye(n, m, dtype=_float(dtype)), requires_grad=requires_grad)
 
 
+@_on_cpu
 def arange(*args: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """NumPy's arange; Python floats give float32 and ints int64, as everywhere."""
     values = np.arange(*args)
@@ -51,21 +75,72 @@ def arange(*args: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor
     return Tensor(values, dtype=dtype, requires_grad=requires_grad)
 
 
+@_on_cpu
 def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.zeros_like(np.asarray(t), dtype=dtype), requires_grad=requires_grad)
 
 
+@_on_cpu
 def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.ones_like(np.asarray(t), dtype=dtype), requires_grad=requires_grad)
 
 
+@_on_cpu
 def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1), from the global generator (`manual_seed`)."""
     values = get_generator().random(_shape(shape), dtype=np.float64)
     return Tensor(values.astype(_float(dtype)), requires_grad=requires_grad)
 
 
+@_on_cpu
 def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal, from the global generator (`manual_seed`)."""
     values = get_generator().standard_normal(_shape(shape))
     return Tensor(values.astype(_float(dtype)), requires_grad=requires_grad)
+
+
+@_on_cpu
+def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uninitialised values (whatever the memory held): for buffers that are written next."""
+    return Tensor(np.empty(_shape(shape), _float(dtype)), requires_grad=requires_grad)
+
+
+@_on_cpu
+def linspace(start: Any, stop: Any, num: int = 50, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """`num` evenly spaced values from `start` to `stop`, both included (float32 unless
+    `dtype` says otherwise, as for Python floats everywhere)."""
+    values = np.linspace(start, stop, num, dtype=_float(dtype))
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def _random_like(t: Any, dtype: Any, where: str) -> tuple[tuple[int, ...], Any]:
+    """The shape of `t`, and `dtype` or else `t`'s dtype, which must be floating."""
+    t = t if isinstance(t, Tensor) else Tensor(t)
+    dtype = t.dtype if dtype is None else np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"{where}: random values need a floating-point dtype; the tensor has "
+                        f"{dtype} (pass dtype=)")
+    return t.shape, dtype
+
+
+@_on_cpu
+def rand_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """`rand` in the shape and (unless `dtype` is given) the dtype of `t`."""
+    shape, dtype = _random_like(t, dtype, "rand_like")
+    return rand(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+@_on_cpu
+def randn_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """`randn` in the shape and (unless `dtype` is given) the dtype of `t`."""
+    shape, dtype = _random_like(t, dtype, "randn_like")
+    return randn(shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing `array`'s memory (a change to either shows in both); its dtype kept."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__} "
+                        "(ag.tensor(data) copies any data)")
+    return Tensor._make(array, False, None, 0)

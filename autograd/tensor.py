@@ -394,4 +394,129 @@ class Tensor:
         return ops.MatMul.apply(self, other)
 
 
+    # ---- PyTorch spellings ----------------------------------------------------------------
+    # Accepted beside the NumPy names where they do not contradict them (API.md, "Coming from
+    # PyTorch"); each is an alias or a small composition, and `dim=`/`keepdim=` are accepted
+    # for every `axis=`/`keepdims=` by `ops.torch_keywords`, applied below the class.
+    def view(self, *shape: Any) -> Tensor:
+        return self.reshape(*shape)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return self.expand_dims(dim)
+
+    def permute(self, *dims: Any) -> Tensor:
+        return self.transpose(*dims)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """Exchange two axes (PyTorch's `transpose(a, b)`)."""
+        axes = list(range(self.ndim))
+        a, b = (ops.as_axis(axis, self.ndim, "swapaxes")[0] for axis in (axis1, axis2))
+        axes[a], axes[b] = b, a
+        return self.transpose(axes)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return self ** exponent
+
+    def square(self) -> Tensor:
+        return self * self
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        return self.clip(min, max)
+
+    def mm(self, other: Any) -> Tensor:
+        """Matrix times matrix; `matmul` and `@` take any shapes."""
+        if self.ndim != 2 or np.ndim(other) != 2:
+            raise ValueError(f"mm: needs two 2-D tensors; got shapes {self.shape} and "
+                             f"{np.shape(other)} (matmul or @ take 1-D and batched ones)")
+        return self @ other
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def sin(self) -> Tensor:
+        return ops.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        return ops.Cos.apply(self)
+
+    def log1p(self) -> Tensor:
+        return ops.Log1p.apply(self)
+
+    def clone(self) -> Tensor:
+        """A copy in its own memory, in the graph (gradients flow back to this tensor)."""
+        return ops.Clone.apply(self)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the largest value along `axis` (of the flattened tensor when None)."""
+        return Tensor._make(np.asarray(np.argmax(self.data, axis, keepdims=keepdims)),
+                            False, None, 0)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor._make(np.asarray(np.argmin(self.data, axis, keepdims=keepdims)),
+                            False, None, 0)
+
+    def norm(self, ord: Any = 2, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """The vector norm (sum |x|^ord)^(1/ord) over `axis`, all elements when None (as
+        PyTorch's `norm()`; "fro" is 2); ord=inf and -inf give max |x| and min |x|."""
+        if ord == np.inf or ord == -np.inf:
+            return self.abs().max(axis, keepdims) if ord > 0 else self.abs().min(axis, keepdims)
+        ord = 2 if ord == "fro" else ord
+        if not isinstance(ord, (int, float)) or ord <= 0:
+            raise ValueError(f"norm: ord must be a positive number, inf, -inf or 'fro'; got "
+                             f"{ord!r}")
+        total = (self * self if ord == 2 else self.abs() ** ord).sum(axis, keepdims)
+        nonzero = total.data > 0  # the root's slope is infinite at 0: PyTorch's gradient is 0
+        return ops.where(nonzero, total, 1) ** (1 / ord) * nonzero
+
+    def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Tensor:
+        """`to("cpu")`, `to(dtype)`, `to(other)` (its dtype), `to("cpu", dtype)`: the device is
+        always the CPU, so only the dtype can change; unchanged, `self` comes back."""
+        for arg in args:
+            if isinstance(arg, str):
+                device = arg
+            else:
+                dtype = arg.dtype if isinstance(arg, Tensor) else arg
+        ops.check_device(device, "to")
+        if dtype is None or np.dtype(dtype) == self.dtype:
+            return self
+        return self.astype(dtype)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    def zero_(self) -> Tensor:
+        return self._in_place("zero_", lambda a: a.fill(0))
+
+    def fill_(self, value: Any) -> Tensor:
+        return self._in_place("fill_", lambda a: a.fill(_unwrap(value)))
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy `src`'s values in, broadcast to this shape and cast to this dtype."""
+        try:
+            values = np.broadcast_to(_unwrap(src), self.shape)
+        except ValueError:
+            raise ValueError(f"copy_: a source of shape {np.shape(src)} does not broadcast to "
+                             f"this tensor's shape {self.shape}") from None
+        return self._in_place("copy_", lambda a: np.copyto(a, values, casting="unsafe"))
+    # ---- end of PyTorch spellings ---------------------------------------------------------
+
+
 from . import ops  # noqa: E402  (ops needs Tensor; the methods above look ops up when called)
+from .ops.arguments import torch_keywords  # noqa: E402
+
+for _name, _method in list(vars(Tensor).items()):  # dim=/keepdim= beside every axis=/keepdims=
+    if callable(_method) and not _name.startswith("_"):
+        setattr(Tensor, _name, torch_keywords(_method))
+

@@ -19,20 +19,24 @@ from .activations import (
     Tanh,
     TanhGrad,
 )
-from .arguments import as_axis, as_index, count, reduced_shape
+from .arguments import as_axis, as_index, check_device, count, reduced_shape, torch_keywords
 from .elementwise import (
     Abs,
     Add,
     AsType,
     Clip,
+    Clone,
+    Cos,
     Div,
     Exp,
     Log,
+    Log1p,
     Maximum,
     Minimum,
     Mul,
     Neg,
     Pow,
+    Sin,
     Sqrt,
     Sub,
     Where,

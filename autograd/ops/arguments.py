@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,6 +17,9 @@ def as_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
     """Normalise an int or tuple of ints to a tuple of non-negative axes (None: all)."""
     if axis is None:
         return None
+    if isinstance(axis, Tensor):  # torch.max(a, b) is elementwise; ag.max(a, b) would reduce
+        raise TypeError(f"{op}: axis must be an int or a tuple of ints, not a Tensor (for the "
+                        "elementwise maximum or minimum of two tensors: ag.maximum, ag.minimum)")
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     normalised = []
     for a in axes:
@@ -54,3 +60,34 @@ def has_integer_array(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return any(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts)
 
+
+
+_TORCH_KEYWORDS = {"dim": "axis", "keepdim": "keepdims"}
+
+
+def torch_keywords(fn: Callable) -> Callable:
+    """Let `fn` also take PyTorch's `dim=` for its `axis=` and `keepdim=` for its `keepdims=`
+    (given both: TypeError). Functions without those parameters come back unchanged."""
+    parameters = inspect.signature(fn).parameters
+    renames = {torch: ours for torch, ours in _TORCH_KEYWORDS.items() if ours in parameters}
+    if not renames:
+        return fn
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            for torch, ours in renames.items():
+                if torch in kwargs:
+                    if ours in kwargs:
+                        raise TypeError(f"{fn.__name__}: got both {ours}= and {torch}= (its "
+                                        "PyTorch spelling); give one")
+                    kwargs[ours] = kwargs.pop(torch)
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def check_device(device: Any, where: str) -> None:
+    """The engine computes on the CPU: `device="cpu"` (or None) is accepted, nothing else."""
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"{where}: device {str(device)!r} is not available: this engine runs "
+                         "on the CPU only (use device='cpu', or leave device out)")

@@ -124,6 +124,54 @@ class Sqrt(Function):  # a rule of its own: (x ** 0.5)'s rule would recompute th
         return grad / (2 * out)
 
 
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * Cos.apply(a)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return -grad * Sin.apply(a)
+
+
+class Log1p(Function):  # a rule of its own: log(1 + x) loses the digits of a small x
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.log1p(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad / (1 + a)
+
+
+class Clone(Function):
+    """A copy in new memory: changing either side in place leaves the other alone."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.array(a, copy=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
 class Abs(Function):
     @staticmethod
     def forward(ctx, a):

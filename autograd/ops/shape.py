@@ -8,7 +8,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from .arguments import as_index, has_integer_array
+from .arguments import as_index, has_integer_array, torch_keywords
 
 
 class Reshape(Function):
@@ -95,11 +95,13 @@ class Concatenate(Function):
         return (None, *pieces)
 
 
+@torch_keywords
 def concatenate(tensors: Any, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     return Concatenate.apply(axis, *tensors)
 
 
+@torch_keywords
 def stack(tensors: Any, axis: int = 0) -> Tensor:
     """Join tensors along a new axis."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]

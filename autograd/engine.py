@@ -3,6 +3,7 @@ node's VJP once with its gradients summed, and deliver gradients to the leaves."
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,19 +113,26 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                     if dependencies[target] == 0:
                         ready.append(target)
 
-        stored: set[int] = set()  # arrays already given to a leaf's .grad in this pass
+        # Arrays that a leaf's .grad must not alias: the seeds (the caller's), and those
+        # already given to another leaf in this pass.
+        stored = {id(seed.data) for seed in seeds}
         for leaf, g in leaf_grads.items():
             if leaf._hooks:
-                g = _run_hooks(leaf._hooks, _as_tensor(g))
+                g = _run_hooks(leaf._hooks, g, leaf)
             if capture is not None:
                 if (leaf, 0) in wanted:
                     captured[wanted[(leaf, 0)]] = _as_tensor(g)
-            elif create_graph:
-                g = _as_tensor(g)
-                leaf.grad = g if leaf.grad is None else leaf.grad + g
-            else:
-                leaf.grad = _accumulated(leaf.grad, g, stored)
+                continue
+            with _accumulation_lock:  # concurrent backward passes may share leaves
+                if create_graph:
+                    g = _as_tensor(g)
+                    leaf._grad = g if leaf._grad is None else leaf._grad + g
+                else:
+                    leaf._grad = _accumulated(leaf._grad, g, stored)
     return captured
+
+
+_accumulation_lock = threading.Lock()
 
 
 def _count_dependencies(roots: Sequence[Tensor]) -> dict[Node, int]:
@@ -166,23 +174,30 @@ def _observe_output_gradients(node: Node, grads: list, wanted: dict, captured: l
         if g is None:
             continue
         if node.hooks and nr in node.hooks:
-            hooked = _run_hooks(node.hooks[nr], _as_tensor(g))
-            grads[nr] = g = hooked if isinstance(g, Tensor) else hooked.data
+            grads[nr] = g = _run_hooks(node.hooks[nr], g, node)
         if node.retained and nr in node.retained and not wanted:  # grad() leaves .grad alone
             tensor = node.retained[nr]()
             if tensor is not None:
-                tensor.grad = _as_tensor(g) if tensor.grad is None else tensor.grad + g
+                with _accumulation_lock:
+                    tensor._grad = _as_tensor(g) if tensor._grad is None \
+                        else tensor._grad + _as_tensor(g)
         if (node, nr) in wanted:
             captured[wanted[(node, nr)]] = _as_tensor(g)
 
 
 def _call_backward(node: Node, grads: list, create_graph: bool) -> tuple:
+    """Run the node's VJP. A user's `Function` gets and returns tensors: in an ordinary backward
+    its gradients are wrapped (unrecorded) and its results unwrapped again."""
     if len(grads) > 1:
         for nr, g in enumerate(grads):
             if g is None:  # an unused output of a multi-output op
                 zeros = np.zeros(*node.outputs_meta[nr])
-                grads[nr] = Tensor(zeros) if create_graph else zeros
-    result = node.fn.backward(node, *grads)
+                grads[nr] = Tensor._make(zeros, False, None, 0) if create_graph else zeros
+    fn = node.fn
+    if fn._takes_arrays or create_graph:
+        result = fn.backward(node, *grads)
+    else:
+        result = fn.backward(node, *[Tensor._make(g, False, None, 0) for g in grads])
     if type(result) is not tuple:
         result = (result,)
     if len(result) != len(node.edges):
@@ -214,12 +229,25 @@ def _as_tensor(g: Any) -> Tensor:
     return g if isinstance(g, Tensor) else Tensor._make(np.asarray(g), False, None, 0)
 
 
-def _run_hooks(hooks: list | None, g: Tensor) -> Tensor:
-    for hook in hooks or ():
+def _run_hooks(hooks: list, g: Any, owner: Any) -> Any:
+    """Call each hook with the gradient (a tensor); a hook's return value, if not None,
+    replaces it and must be a tensor of the same shape. Returns an array for an array."""
+    as_array = not isinstance(g, Tensor)
+    g = _as_tensor(g)
+    for hook in hooks:
         replacement = hook(g)
-        if replacement is not None:
-            g = replacement
-    return g
+        if replacement is None:
+            continue
+        where = (f"a hook on {owner.name}'s output" if isinstance(owner, Node)
+                 else "a hook on a leaf")
+        if not isinstance(replacement, Tensor):
+            raise TypeError(f"{where}: hook returned {type(replacement).__name__}; expected "
+                            f"None or a Tensor of shape {g.shape}")
+        if replacement.shape != g.shape:
+            raise RuntimeError(f"{where}: hook returned a gradient of shape "
+                               f"{replacement.shape} for a tensor of shape {g.shape}")
+        g = replacement if replacement.dtype == g.dtype else replacement.astype(g.dtype)
+    return g.data if as_array else g
 
 
 def _accumulated(previous: Tensor | None, g: Any, stored: set[int]) -> Tensor:

@@ -1,15 +1,22 @@
 """How an operation is recorded: `Function` (forward and VJP side by side) and `Node` (its ctx).
 
-Every operation, built-in or user-defined, is a `Function` subclass run through `apply`.
-`forward` computes with NumPy: tensors arrive as their arrays. When an input requires grad,
-`apply` records a `Node`, which is also the `ctx` that `forward` saves values on and
-`backward` reads them from.
+Every operation, built-in or user-defined, is a `Function` subclass run through `apply`. When
+an input requires grad, `apply` records a `Node`, which is also the `ctx` that `forward` saves
+values on and `backward` reads them from. One mechanism, two calling conventions:
 
-`backward` sees one kind of value throughout: NumPy arrays in an ordinary backward pass
-(nothing is recorded there, so no tensor bookkeeping is paid for), tensors under
-`create_graph=True` (so the VJP itself is recorded and can be differentiated again). Rules
-are written with what both kinds share: operators, `reshape`, `transpose`, `sum`, `astype`,
-indexing, and `Function.apply`, which returns arrays for arrays and tensors for tensors.
+- `Function`, for users (PyTorch's semantics): `forward` and `backward` receive tensors and
+  return tensors. `forward` runs with grad mode off. In `backward` the saved tensors and the
+  gradients are tensors: recorded under `create_graph=True` (so a backward written with tensor
+  operations can be differentiated again), plain otherwise.
+- `Primitive`, for the built-in ops in `autograd/ops`: `forward` receives the inputs' NumPy
+  arrays; `backward` receives arrays in an ordinary backward (nothing is recorded, so no
+  tensor bookkeeping is paid for) and tensors under `create_graph`.
+
+Everything a backward reads from its forward goes through one checked channel,
+`ctx.save_for_backward(*values)`: a saved input or output is kept as a reference with its
+version (changed in place afterwards, backward raises naming the op); any other array that
+could change behind the node's back (an argument's, or a view of one) is snapshotted; other
+values are kept as they are. Plain ctx attributes are for constants (axis, slope, shapes).
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ class Node:
     """One recorded operation: the edges to its inputs, what it saved, hooks on its outputs.
 
     `edges[i]` says where the gradient of input i goes: None (no gradient wanted), or
-    (the `Node` that produced the input, its output index), or (a leaf tensor, 0).
+    (the `Node` that produced the input or the leaf tensor itself, output index, shape, dtype).
     """
 
     __slots__ = ("fn", "edges", "needs_input_grad", "_saved", "_versions", "__weakref__",
@@ -51,8 +58,8 @@ class Node:
         self.fn = fn
         self.needs_input_grad = needs_input_grad
         self.edges: list = []  # set by `_connect` once the outputs exist
-        self._saved: tuple = ()
-        self._versions: list = []
+        self._saved: Any = ()
+        self._versions: Any = ()
 
     @property
     def name(self) -> str:
@@ -62,44 +69,52 @@ class Node:
         return f"<{self.name}>"
 
     def save_for_backward(self, *values: Any) -> None:
-        """Keep values for `backward`: the forward's input arrays come back as the input
-        tensors (an input changed in place afterwards makes backward raise), its result as
-        the output, anything else as it is."""
+        """Keep values for `backward`, checked: inputs and outputs by reference with their
+        version, other arrays that the caller could still change as snapshots."""
         self._saved = values
 
     @property
     def saved_tensors(self) -> tuple:
-        """The saved values: arrays in an ordinary backward, tensors under create_graph."""
+        """The saved values, each checked against its version. For a `Primitive`, arrays in
+        an ordinary backward; otherwise tensors (recorded under create_graph)."""
         if self._freed:
             raise RuntimeError(
                 f"{self.name}: trying to backward through the graph a second time; its saved "
                 "values were freed after the first backward. Pass retain_graph=True to the "
                 "first backward() to keep them.")
-        as_tensors = _mode.enabled
+        recording = _mode.enabled
+        as_arrays = self.fn._takes_arrays and not recording
         values = []
         for value, version in zip(self._saved, self._versions):
-            if version is not None:  # a reference to a tensor: check it, then unwrap it
+            if version is not None:  # a reference: check it, then hand it out
                 if value._version[0] != version:
                     raise RuntimeError(
                         f"{self.name}: an array of shape {value.data.shape} that it saved for "
                         f"backward was modified in place afterwards (version "
                         f"{value._version[0]}, saved at version {version}); the gradient would "
                         "be wrong. Change a copy instead, or recompute the forward.")
-                if not as_tensors:
+                if as_arrays:
                     value = value.data
-                elif isinstance(value, _SavedOutput):
-                    value = Tensor._make(value.data, True, self, value.output_nr)
+                elif type(value) is _SavedOutput:
+                    output = Tensor._make(value.data, recording, self if recording else None,
+                                          value.output_nr if recording else 0)
+                    output._version = value._version
+                    value = output
+                elif not recording and (value._requires_grad or value.grad_fn is not None):
+                    value = value.detach()  # a plain backward: nothing may be recorded
             values.append(value)
         return tuple(values)
 
     def free(self) -> None:
         """Release what was saved (after a backward without retain_graph)."""
-        self._saved, self._versions = (), []
+        self._saved = self._versions = ()
         self._freed = True
 
 
 class _Unrecorded:
     """The ctx of a call that records nothing: saving is a no-op."""
+
+    __slots__ = ("needs_input_grad", "__dict__")
 
     def __init__(self, needs_input_grad: tuple[bool, ...]):
         self.needs_input_grad = needs_input_grad
@@ -109,17 +124,23 @@ class _Unrecorded:
 
 
 class Function:
-    """An operation with its vector-Jacobian product side by side.
+    """An operation with its vector-Jacobian product side by side (PyTorch's semantics).
 
     Subclass it with two static methods and call `MyOp.apply(*args)`:
-      forward(ctx, *args)           NumPy in (tensors arrive as arrays), NumPy out (an array or
-                                    a tuple of arrays); `ctx.save_for_backward(...)` what the
-                                    VJP needs.
-      backward(ctx, *grad_outputs)  one gradient per forward argument (None where there is
-                                    none), shaped like the output; the engine sums broadcast
-                                    axes back to each input's shape.
-    `apply` returns tensors when any argument is a tensor, plain arrays otherwise.
+      forward(ctx, *args)           tensors in, a tensor (or a tuple of tensors) out, run with
+                                    grad mode off; `ctx.save_for_backward(*tensors)` what the
+                                    VJP needs, `ctx.needs_input_grad` says which inputs want a
+                                    gradient.
+      backward(ctx, *grad_outputs)  tensors in (`ctx.saved_tensors` and the gradients), one
+                                    gradient per forward argument out (None where there is
+                                    none), shaped like the input or broadcastable to it: the
+                                    engine sums broadcast axes back. Under create_graph it is
+                                    recorded, so write it with tensor operations to get higher
+                                    derivatives.
+    Called with no tensor among its arguments, `apply` runs `forward` on them as they are.
     """
+
+    _takes_arrays = False  # `Primitive` sets it: forward gets arrays, backward arrays or tensors
 
     @staticmethod
     def forward(ctx: Any, *args: Any) -> Any:
@@ -131,56 +152,89 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any) -> Any:
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
-        node = Node(cls, needs) if True in needs and _mode.enabled else None
+        arrays, needs, tensor_given, record = [], [], False, False
+        for a in args:
+            if isinstance(a, Tensor):
+                tensor_given = True
+                arrays.append(a.data)
+                needs.append(a._requires_grad)
+                record = record or a._requires_grad
+            else:
+                arrays.append(a)
+                needs.append(False)
+        needs = tuple(needs)
+        node = Node(cls, needs) if record and _mode.enabled else None
+        ctx = node or _Unrecorded((False,) * len(args))
         try:
-            result = cls.forward(node or _Unrecorded((False,) * len(args)), *arrays)
-        except (ValueError, TypeError) as error:
+            if cls._takes_arrays or not tensor_given:
+                result = cls.forward(ctx, *arrays)
+            else:
+                previous, _mode.enabled = _mode.enabled, False
+                try:
+                    result = cls.forward(ctx, *args)
+                finally:
+                    _mode.enabled = previous
+        except Exception as error:
             raise _named(error, cls.__name__, args) from None
-        if node is None and not any([isinstance(a, Tensor) for a in args]):
-            return result  # plain arrays in, plain arrays out
+        if not tensor_given:
+            return result  # plain values in, plain values out
         several = type(result) is tuple
-        outputs = tuple([_wrap(r, node, i, args) for i, r in enumerate(result)]) if several \
-            else (_wrap(result, node, 0, args),)
+        results = result if several else (result,)
+        outputs = tuple([_wrap(r, node, i, args, arrays) for i, r in enumerate(results)])
         if node is not None:
-            _connect(node, args, arrays, outputs)
+            _connect(node, args, arrays, results, outputs)
         return outputs if several else outputs[0]
 
 
+class Primitive(Function):
+    """A built-in op: `forward` computes on the inputs' NumPy arrays; `backward` gets arrays in
+    an ordinary backward and tensors under create_graph, so a rule is written with what both
+    share (operators, `reshape`, `transpose`, `sum(axis=, keepdims=)`, indexing, `apply`)."""
+
+    _takes_arrays = True
+
+
 def _named(error: Exception, op: str, args: tuple) -> Exception:
-    """NumPy's error, prefixed with the op and the shapes and dtypes of its operands."""
-    if str(error).startswith(op + ":"):
+    """The error raised in a forward, of the same type, its message prefixed with the op and
+    the shapes and dtypes of its operands."""
+    message = str(error)
+    if message.startswith(op + ":") or not isinstance(error, (ValueError, TypeError)):
         return error
     operands = ", ".join(f"Tensor{a.shape} {a.dtype}" if isinstance(a, Tensor)
                          else f"array{a.shape} {a.dtype}" if isinstance(a, np.ndarray)
                          else repr(a)[:40] for a in args)
-    kind = ValueError if isinstance(error, ValueError) else TypeError
-    return kind(f"{op}: {error} (operands: {operands})")
+    try:
+        named = type(error)(f"{op}: {message} (operands: {operands})")
+    except Exception:  # an exception type whose constructor takes other arguments
+        return error
+    return named
 
 
-def _wrap(value: Any, node: Node | None, output_nr: int, args: tuple) -> Tensor:
-    """One result of a forward as an output tensor. A result that is a view of the first
-    input's memory (reshape, transpose, basic indexing, ...) shares its version counter, so
-    that a change through either is seen by both."""
+def _wrap(value: Any, node: Node | None, output_nr: int, args: tuple, arrays: list) -> Tensor:
+    """One result of a forward as an output tensor. A result that shares an input's memory
+    (a view, or the input itself) shares its version counter, so that a change through either
+    is seen by both."""
     if type(value) is not np.ndarray:
         value = value.data if isinstance(value, Tensor) else np.asarray(value)
     if node is None or value.dtype.kind != "f":  # integer and boolean results have no gradient
         output = Tensor._make(value, False, None, output_nr)
     else:
         output = Tensor._make(value, True, node, output_nr)
-    if value.base is not None and args and isinstance(args[0], Tensor):
-        first = args[0].data
-        if value.base is (first if first.base is None else first.base):
-            output._version = args[0]._version
+    base = value.base
+    for a, array in zip(args, arrays):
+        if isinstance(a, Tensor) and (array is value or base is not None and (
+                base is array or base is array.base)):
+            output._version = a._version
+            break
     return output
 
 
-def _connect(node: Node, args: tuple, arrays: list, outputs: tuple[Tensor, ...]) -> None:
-    """Record an edge to each input that needs a gradient: (producer node or leaf, output
-    index, shape, dtype). Saved arrays that are an input's or an output's data become
-    references to that tensor (the first unclaimed input, so that in x * y with y sharing x's
-    data each keeps its own), with the tensor's version noted."""
+def _connect(node: Node, args: tuple, arrays: list, results: tuple,
+             outputs: tuple[Tensor, ...]) -> None:
+    """Record an edge to each input that needs a gradient, and check in what forward saved:
+    inputs and outputs become references with their versions noted (the first unclaimed
+    input, so that in x * y with y sharing x's data each keeps its own); arrays the caller
+    still holds (a non-tensor argument, or a view of an argument) become snapshots."""
     edges = []
     for a, need in zip(args, node.needs_input_grad):
         edges.append((a.grad_fn or a, a._output_nr, a.data.shape, a.data.dtype) if need else None)
@@ -192,19 +246,34 @@ def _connect(node: Node, args: tuple, arrays: list, outputs: tuple[Tensor, ...])
     references, versions, claimed = [], [], set()
     for value in node._saved:
         version = None
-        if type(value) is np.ndarray:
-            for i, array in enumerate(arrays):
-                if array is value and i not in claimed and isinstance(args[i], Tensor):
+        if isinstance(value, (np.ndarray, Tensor)):
+            for i, a in enumerate(args):
+                if (value is a or value is arrays[i]) and i not in claimed \
+                        and isinstance(a, Tensor):
                     claimed.add(i)
-                    value = args[i]
-                    version = value._version[0]
+                    value, version = a, a._version[0]
                     break
             else:
-                for i, out in enumerate(outputs):
-                    if out.data is value:
-                        value = _SavedOutput(out, i)
-                        version = out._version[0]  # a view's counter is its base's
+                for i, result in enumerate(results):
+                    if value is result:
+                        value, version = _SavedOutput(outputs[i], i), outputs[i]._version[0]
                         break
+                else:
+                    value, version = _checked_other(value, arrays)
         references.append(value)
         versions.append(version)
     node._saved, node._versions = references, versions
+
+
+def _checked_other(value: Any, arrays: list) -> tuple[Any, int | None]:
+    """A saved value that is neither an input nor an output: a tensor made in forward keeps
+    its version; an array is snapshotted if the caller can still change it (it is, or views,
+    an argument's memory), and kept as it is if forward made it."""
+    if isinstance(value, Tensor):
+        return value, value._version[0]
+    base = value if value.base is None else value.base
+    for array in arrays:
+        if type(array) is np.ndarray and (array is base or array.base is base
+                                          or array is value):
+            return value.copy(), None
+    return value, None

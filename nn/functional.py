@@ -1,7 +1,7 @@
 """Stateless forms of the layers and losses: `F.relu(x)`, `F.cross_entropy(logits, target)`, ...
 
 Everything is built from the engine's tensor operations, so gradients (of any order) come
-from the engine; a fused `Function` is used only where a comment says why.
+from the engine; the fused ops (`autograd.ops.fused`) say why they are one op.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 import autograd as ag
-from autograd import Tensor
-from autograd.ops import Sigmoid
+from autograd import Tensor, ops
 from autograd.random import get_generator
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -54,40 +53,12 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 # ---- layers ---------------------------------------------------------------------------------
-class _Linear(ag.Function):
-    """x @ W.T + b as one op, for speed: one node instead of three (transpose, matmul, add),
-    and the weight's gradient comes out as grad.T @ x, laid out like the weight (C order), which
-    the optimizers' in-place NumPy reads several times faster than a transposed array."""
-
-    @staticmethod
-    def forward(ctx: Any, x: np.ndarray, weight: np.ndarray,
-                bias: np.ndarray | None) -> np.ndarray:
-        ctx.save_for_backward(x, weight)
-        y = x @ weight.T
-        if bias is not None:
-            y += bias
-        return y
-
-    @staticmethod
-    def backward(ctx: Any, grad: Any) -> tuple[Any, Any, Any]:
-        x, weight = ctx.saved_tensors  # arrays, or tensors under create_graph
-        need_x, need_weight, need_bias = ctx.needs_input_grad
-        if grad.ndim != 2:  # flatten leading axes: (N, out) and (N, in)
-            grad_rows, x = grad.reshape(-1, weight.shape[0]), x.reshape(-1, weight.shape[1])
-        else:
-            grad_rows = grad
-        grad_x = grad @ weight if need_x else None
-        grad_weight = grad_rows.T @ x if need_weight else None
-        grad_bias = grad_rows.sum(axis=0) if need_bias else None
-        return grad_x, grad_weight, grad_bias
-
-
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
     if x.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
                          f"{weight.shape} (expected last input dimension {weight.shape[-1]})")
-    return _Linear.apply(x, weight, bias)
+    return ops.Linear.apply(x, weight, bias)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -103,7 +74,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     keep = get_generator().random(x.shape, dtype=np.float32) >= p
     mask = keep.astype(x.dtype)
     mask *= 1.0 / (1.0 - p)
-    return x * mask
+    return x * Tensor(mask)  # a tensor, so Mul keeps it by reference (an array is copied)
 
 
 def _channel_axes(x: Tensor, num_features: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -201,43 +172,6 @@ def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     return _reduce(-picked, reduction)
 
 
-class _CrossEntropy(ag.Function):
-    """-log softmax(x)[target], reduced: fused for speed (one node instead of the seven of
-    log-softmax, indexing, negation and mean). The gradient is (softmax(x) - onehot) * grad;
-    under create_graph it is rebuilt from tensor operations, so it can be differentiated again.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, x: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
-        shifted = x - x.max(axis=1, keepdims=True)  # log-sum-exp trick: no overflow
-        exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
-        losses = np.log(total[:, 0]) - shifted[np.arange(len(target)), target]
-        exp /= total
-        ctx.save_for_backward(x, exp, target, reduction)
-        if reduction == "none":
-            return losses
-        total = losses.sum()
-        return np.asarray(total / len(target) if reduction == "mean" else total)
-
-    @staticmethod
-    def backward(ctx: Any, grad: Any) -> tuple[Any, None, None]:
-        x, probs, target, reduction = ctx.saved_tensors
-        rows = np.arange(len(target))
-        if isinstance(grad, Tensor):  # create_graph: differentiable in x
-            onehot = np.zeros(probs.shape, dtype=probs.dtype)
-            onehot[rows, target] = 1
-            diff = x.softmax(axis=1) - onehot
-        else:
-            diff = probs.copy()
-            diff[rows, target] -= 1
-        if reduction == "mean":
-            return diff * (grad / len(target)), None, None
-        if reduction == "sum":
-            return diff * grad, None, None
-        return diff * grad.reshape(-1, 1), None, None
-
-
 def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """-log softmax(input)[target], from logits of shape (N, C) (or (C,)) and integer class
     targets of shape (N,) (or a scalar); class probabilities of the input's shape also work.
@@ -256,25 +190,7 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor
                              f"must match the input's shape {input.shape}")
         return _reduce(-(input.log_softmax(axis=1) * target).sum(axis=1), reduction)
     _check_class_targets(input, target_array)
-    return _CrossEntropy.apply(input, target_array, reduction)
-
-
-class _BCEWithLogits(ag.Function):
-    """Fused for numerical stability: max(x, 0) - x y + log(1 + exp(-|x|)) is finite for any
-    logit, and its derivative sigmoid(x) - y has no kink at 0 (the composed form's abs and
-    max would give the wrong subgradient there)."""
-
-    @staticmethod
-    def forward(ctx: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x, y)
-        return np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
-
-    @staticmethod
-    def backward(ctx: Any, grad: Any) -> tuple[Any, Any]:
-        x, y = ctx.saved_tensors  # arrays, or tensors under create_graph
-        grad_x = grad * (Sigmoid.apply(x) - y) if ctx.needs_input_grad[0] else None
-        grad_y = -grad * x if ctx.needs_input_grad[1] else None
-        return grad_x, grad_y
+    return ops.CrossEntropy.apply(input, target_array, reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Any,
@@ -288,4 +204,4 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any,
                          f"{np.shape(_as_array(target))} differs from input shape {input.shape}")
     if not isinstance(target, Tensor):
         target = np.asarray(target, dtype=input.dtype)
-    return _reduce(_BCEWithLogits.apply(input, target), reduction)
+    return _reduce(ops.BCEWithLogits.apply(input, target), reduction)

@@ -4,7 +4,8 @@ A rule's `backward(ctx, grad)` returns one gradient per forward argument, in ord
 like the forward's output where broadcasting is involved: the engine sums it back to the
 input's shape. Rules are written with what arrays and tensors share, so the same rule runs
 on arrays in an ordinary backward and is recorded under create_graph (higher orders).
-Everything else (mean, var, softmax, ...) is composed from these in `tensor.py`.
+Everything else (mean, var, softmax, ...) is composed from these in `tensor.py`; `fused`
+holds the layers and losses that are one op for speed or stability.
 """
 
 from .activations import (
@@ -44,6 +45,7 @@ from .elementwise import (
     minimum,
     where,
 )
+from .fused import BCEWithLogits, CrossEntropy, Linear
 from .linalg import MatMul
 from .reductions import Max, Min, Sum
 from .shape import (

@@ -6,16 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from .. import kernels
-from ..function import Function
+from ..function import Primitive
 from ..tensor import _unwrap
 
 
-class _DerivativeFromOutput(Function):
+class _DerivativeFromOutput(Primitive):
     """An activation whose derivative is written in its output y, so y is all it saves:
     the forward is the kernel, the VJP the fused gradient op (grad, y) -> grad * f'(x)."""
 
     kernel: Any
-    gradient: type[Function]
+    gradient: type[Primitive]
 
     @classmethod
     def forward(cls, ctx, x):
@@ -29,7 +29,7 @@ class _DerivativeFromOutput(Function):
         return cls.gradient.apply(y, grad)
 
 
-class SigmoidGrad(Function):
+class SigmoidGrad(Primitive):
     """grad * y * (1 - y), in one pass."""
 
     @staticmethod
@@ -43,7 +43,7 @@ class SigmoidGrad(Function):
         return gg * grad * (1 - 2 * y), SigmoidGrad.apply(y, gg)
 
 
-class TanhGrad(Function):
+class TanhGrad(Primitive):
     """grad * (1 - y^2), in one pass."""
 
     @staticmethod
@@ -57,7 +57,7 @@ class TanhGrad(Function):
         return gg * grad * (-2 * y), TanhGrad.apply(y, gg)
 
 
-class ReLUGrad(Function):
+class ReLUGrad(Primitive):
     """grad where y > 0, else 0: piecewise constant in y, linear in grad."""
 
     @staticmethod
@@ -86,7 +86,7 @@ class ReLU(_DerivativeFromOutput):
     gradient = ReLUGrad
 
 
-class LeakyReLU(Function):
+class LeakyReLU(Primitive):
     @staticmethod
     def forward(ctx, x, negative_slope):
         ctx.save_for_backward(x)
@@ -99,7 +99,7 @@ class LeakyReLU(Function):
         return LeakyReLUGrad.apply(x, grad, ctx.negative_slope), None
 
 
-class LeakyReLUGrad(Function):
+class LeakyReLUGrad(Primitive):
     """grad where x > 0, else negative_slope * grad."""
 
     @staticmethod
@@ -114,7 +114,7 @@ class LeakyReLUGrad(Function):
         return None, LeakyReLUGrad.apply(x, gg, ctx.negative_slope), None
 
 
-class ELU(Function):
+class ELU(Primitive):
     @staticmethod
     def forward(ctx, x, alpha):
         if alpha < 0:
@@ -130,7 +130,7 @@ class ELU(Function):
         return ELUGrad.apply(y, grad, ctx.alpha), None
 
 
-class ELUGrad(Function):
+class ELUGrad(Primitive):
     """grad where y > 0, else grad * (y + alpha) (= grad * alpha * exp(x))."""
 
     @staticmethod

@@ -44,14 +44,17 @@ def keepdims_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tupl
     return tuple(1 if axis is None or i in axis else n for i, n in enumerate(shape))
 
 
-def as_index(index: Any) -> Any:
-    """Tensors inside an index become their arrays, lists become arrays (NumPy semantics)."""
+def as_index(index: Any, copy: bool = False) -> Any:
+    """Tensors inside an index become their arrays, lists become arrays (NumPy semantics);
+    with `copy`, arrays are copies the caller cannot change."""
     if isinstance(index, tuple):
-        return tuple(as_index(i) for i in index)
+        return tuple(as_index(i, copy) for i in index)
     if isinstance(index, Tensor):
-        return index.data
+        index = index.data
     if isinstance(index, list):
         return np.asarray(index)
+    if copy and isinstance(index, np.ndarray):
+        return index.copy()
     return index
 
 

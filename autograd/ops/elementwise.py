@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function
+from ..function import Primitive
 from ..tensor import Tensor, _unwrap
 
 
@@ -14,7 +14,7 @@ def _log_of(value: Any) -> Any:
     return value.log() if isinstance(value, Tensor) else np.log(value)
 
 
-class Add(Function):
+class Add(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -24,7 +24,7 @@ class Add(Function):
         return grad, grad
 
 
-class Sub(Function):
+class Sub(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         return a - b
@@ -34,7 +34,7 @@ class Sub(Function):
         return grad, -grad if ctx.needs_input_grad[1] else None
 
 
-class Mul(Function):
+class Mul(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -47,7 +47,7 @@ class Mul(Function):
         return grad * b if need_a else None, grad * a if need_b else None
 
 
-class Div(Function):
+class Div(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -61,7 +61,7 @@ class Div(Function):
                 -grad * a / (b * b) if need_b else None)
 
 
-class Pow(Function):
+class Pow(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         out = np.asarray(a ** b)
@@ -76,7 +76,7 @@ class Pow(Function):
                 grad * out * _log_of(a) if need_b else None)  # a^b log a
 
 
-class Neg(Function):
+class Neg(Primitive):
     @staticmethod
     def forward(ctx, a):
         return -a
@@ -86,7 +86,7 @@ class Neg(Function):
         return -grad
 
 
-class Exp(Function):
+class Exp(Primitive):
     @staticmethod
     def forward(ctx, a):
         out = np.asarray(np.exp(a))
@@ -99,7 +99,7 @@ class Exp(Function):
         return grad * out
 
 
-class Log(Function):
+class Log(Primitive):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -111,7 +111,7 @@ class Log(Function):
         return grad / a
 
 
-class Sqrt(Function):  # a rule of its own: (x ** 0.5)'s rule would recompute the root
+class Sqrt(Primitive):  # a rule of its own: (x ** 0.5)'s rule would recompute the root
     @staticmethod
     def forward(ctx, a):
         out = np.asarray(np.sqrt(a))
@@ -124,7 +124,7 @@ class Sqrt(Function):  # a rule of its own: (x ** 0.5)'s rule would recompute th
         return grad / (2 * out)
 
 
-class Sin(Function):
+class Sin(Primitive):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -136,7 +136,7 @@ class Sin(Function):
         return grad * Cos.apply(a)
 
 
-class Cos(Function):
+class Cos(Primitive):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -148,7 +148,7 @@ class Cos(Function):
         return -grad * Sin.apply(a)
 
 
-class Log1p(Function):  # a rule of its own: log(1 + x) loses the digits of a small x
+class Log1p(Primitive):  # a rule of its own: log(1 + x) loses the digits of a small x
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -160,7 +160,7 @@ class Log1p(Function):  # a rule of its own: log(1 + x) loses the digits of a sm
         return grad / (1 + a)
 
 
-class Clone(Function):
+class Clone(Primitive):
     """A copy in new memory: changing either side in place leaves the other alone."""
 
     @staticmethod
@@ -172,7 +172,7 @@ class Clone(Function):
         return grad
 
 
-class Abs(Function):
+class Abs(Primitive):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -184,26 +184,24 @@ class Abs(Function):
         return grad * np.sign(_unwrap(a)).astype(grad.dtype)
 
 
-class Clip(Function):
+class Clip(Primitive):
     @staticmethod
     def forward(ctx, a, lo, hi):
-        ctx.save_for_backward(a)
-        ctx.bounds = (lo, hi)
+        ctx.save_for_backward(a, lo, hi)
         return np.clip(a, lo, hi)
 
     @staticmethod
     def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        lo, hi = ctx.bounds
+        a, lo, hi = ctx.saved_tensors
         inside = np.ones(a.shape, dtype=bool)
         if lo is not None:
-            inside &= _unwrap(a) >= lo
+            inside &= _unwrap(a) >= _unwrap(lo)
         if hi is not None:
-            inside &= _unwrap(a) <= hi
+            inside &= _unwrap(a) <= _unwrap(hi)
         return Where.apply(inside, grad, 0), None, None
 
 
-class _Pick(Function):
+class _Pick(Primitive):
     """Elementwise maximum or minimum: the gradient goes to the input picked, half to each on
     ties."""
 
@@ -230,22 +228,23 @@ class Minimum(_Pick):
     pick = staticmethod(np.minimum)
 
 
-class Where(Function):
+class Where(Primitive):
     @staticmethod
     def forward(ctx, condition, a, b):
-        ctx.condition = condition = np.asarray(condition, dtype=bool)
+        condition = np.asarray(condition, dtype=bool)
+        ctx.save_for_backward(condition)
         return np.where(condition, a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        condition = ctx.condition
+        (condition,) = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad[1:]
         return (None,
                 Where.apply(condition, grad, 0) if need_a else None,
                 Where.apply(condition, 0, grad) if need_b else None)
 
 
-class AsType(Function):
+class AsType(Primitive):
     @staticmethod
     def forward(ctx, a, dtype):
         ctx.input_dtype = a.dtype

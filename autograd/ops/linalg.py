@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..function import Primitive
 from ..tensor import Tensor
 
 
@@ -14,7 +14,7 @@ def _matrix_transpose(t: Tensor) -> Tensor:
     return t.transpose(axes)
 
 
-class MatMul(Function):
+class MatMul(Primitive):
     """NumPy's matmul (1-D, 2-D and batched) through BLAS.
 
     For C = A @ B: dA = dC @ B^T and dB = A^T @ dC; a 1-D operand is treated as a row

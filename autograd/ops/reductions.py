@@ -6,13 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function
+from ..function import Primitive
 from ..tensor import _unwrap
-from .arguments import keepdims_shape, reduced_shape
+from .arguments import keepdims_shape
 from .shape import BroadcastTo
 
 
-class Sum(Function):
+class Sum(Primitive):
     @staticmethod
     def forward(ctx, a, axis, keepdims):
         ctx.input_shape = a.shape
@@ -25,24 +25,24 @@ class Sum(Function):
         return BroadcastTo.apply(grad.reshape(kept), ctx.input_shape), None, None
 
 
-class _Extremum(Function):
+class _Extremum(Primitive):
     """max / min along axes; the gradient is split evenly among ties."""
 
     reduce: Any
 
     @classmethod
     def forward(cls, ctx, a, axis, keepdims):
-        out = cls.reduce(a, axis=axis, keepdims=True)
-        ctx.save_for_backward(a)
-        ctx.axis, ctx.extremum = axis, out
-        return out if keepdims else out.reshape(reduced_shape(a.shape, axis))
+        out = np.asarray(cls.reduce(a, axis=axis, keepdims=keepdims))
+        ctx.save_for_backward(a, out)
+        ctx.axis = axis
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        hits = _unwrap(a) == ctx.extremum
-        share = (hits / hits.sum(axis=ctx.axis, keepdims=True)).astype(grad.dtype)
+        a, out = ctx.saved_tensors
         kept = keepdims_shape(a.shape, ctx.axis)
+        hits = _unwrap(a) == _unwrap(out).reshape(kept)
+        share = (hits / hits.sum(axis=ctx.axis, keepdims=True)).astype(grad.dtype)
         return grad.reshape(kept) * share, None, None
 
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function
+from ..function import Primitive
 from ..tensor import Tensor
 from .arguments import as_index, has_integer_array, torch_keywords
 
 
-class Reshape(Function):
+class Reshape(Primitive):
     @staticmethod
     def forward(ctx, a, shape):
         ctx.input_shape = a.shape
@@ -22,7 +22,7 @@ class Reshape(Function):
         return grad.reshape(ctx.input_shape), None
 
 
-class Transpose(Function):
+class Transpose(Primitive):
     @staticmethod
     def forward(ctx, a, axes):
         ctx.axes = axes
@@ -35,7 +35,7 @@ class Transpose(Function):
         return grad.transpose(inverse), None
 
 
-class BroadcastTo(Function):
+class BroadcastTo(Primitive):
     @staticmethod
     def forward(ctx, a, shape):
         return np.broadcast_to(a, shape)
@@ -45,26 +45,28 @@ class BroadcastTo(Function):
         return grad, None  # the engine sums the broadcast axes back
 
 
-class GetItem(Function):
+class GetItem(Primitive):
     """NumPy indexing; basic indexing gives a view, advanced indexing a copy."""
 
     @staticmethod
     def forward(ctx, a, index):
-        index = as_index(index)
-        ctx.index, ctx.input_shape = index, a.shape
+        index = as_index(index, copy=True)  # a private copy: the caller may change theirs
+        ctx.save_for_backward(index)
+        ctx.input_shape = a.shape
         return a[index]
 
     @staticmethod
     def backward(ctx, grad):
-        return IndexAdd.apply(grad, ctx.index, ctx.input_shape), None
+        (index,) = ctx.saved_tensors
+        return IndexAdd.apply(grad, index, ctx.input_shape), None
 
 
-class IndexAdd(Function):
+class IndexAdd(Primitive):
     """Scatter `grad` into zeros of `shape` at `index`; repeated indices accumulate."""
 
     @staticmethod
     def forward(ctx, grad, index, shape):
-        ctx.index = index
+        ctx.save_for_backward(index)
         out = np.zeros(shape, dtype=grad.dtype)
         if has_integer_array(index):
             np.add.at(out, index, grad)
@@ -74,10 +76,11 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx, gg):
-        return gg[ctx.index], None, None
+        (index,) = ctx.saved_tensors
+        return gg[index], None, None
 
 
-class Concatenate(Function):
+class Concatenate(Primitive):
     @staticmethod
     def forward(ctx, axis, *tensors):
         ctx.axis = axis

@@ -1,0 +1,96 @@
+"""Fused layers and losses: one op where the composed formula would cost several nodes
+(speed) or lose precision (stability). Each says which; the op table checks each against
+its composed formula."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..function import Primitive
+from ..tensor import Tensor
+from .activations import Sigmoid
+
+
+class Linear(Primitive):
+    """x @ W.T + b as one op, for speed: one node instead of three (transpose, matmul, add),
+    and the weight's gradient comes out as grad.T @ x, laid out like the weight (C order), which
+    the optimizers' in-place NumPy reads several times faster than a transposed array."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, weight: np.ndarray,
+                bias: np.ndarray | None) -> np.ndarray:
+        ctx.save_for_backward(x, weight)
+        y = x @ weight.T
+        if bias is not None:
+            y += bias
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple[Any, Any, Any]:
+        x, weight = ctx.saved_tensors  # arrays, or tensors under create_graph
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        if grad.ndim != 2:  # flatten leading axes: (N, out) and (N, in)
+            grad_rows, x = grad.reshape(-1, weight.shape[0]), x.reshape(-1, weight.shape[1])
+        else:
+            grad_rows = grad
+        grad_x = grad @ weight if need_x else None
+        grad_weight = grad_rows.T @ x if need_weight else None
+        grad_bias = grad_rows.sum(axis=0) if need_bias else None
+        return grad_x, grad_weight, grad_bias
+
+
+class CrossEntropy(Primitive):
+    """-log softmax(x)[target], reduced: fused for speed (one node instead of the seven of
+    log-softmax, indexing, negation and mean). The gradient is (softmax(x) - onehot) * grad;
+    under create_graph it is rebuilt from tensor operations, so it can be differentiated again.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
+        shifted = x - x.max(axis=1, keepdims=True)  # log-sum-exp trick: no overflow
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        losses = np.log(total[:, 0]) - shifted[np.arange(len(target)), target]
+        exp /= total
+        ctx.save_for_backward(x, exp, target, reduction)
+        if reduction == "none":
+            return losses
+        total = losses.sum()
+        return np.asarray(total / len(target) if reduction == "mean" else total)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple[Any, None, None]:
+        x, probs, target, reduction = ctx.saved_tensors
+        rows = np.arange(len(target))
+        if isinstance(grad, Tensor):  # create_graph: differentiable in x
+            onehot = np.zeros(probs.shape, dtype=probs.dtype)
+            onehot[rows, target] = 1
+            diff = x.softmax(axis=1) - onehot
+        else:
+            diff = probs.copy()
+            diff[rows, target] -= 1
+        if reduction == "mean":
+            return diff * (grad / len(target)), None, None
+        if reduction == "sum":
+            return diff * grad, None, None
+        return diff * grad.reshape(-1, 1), None, None
+
+
+class BCEWithLogits(Primitive):
+    """Fused for numerical stability: max(x, 0) - x y + log(1 + exp(-|x|)) is finite for any
+    logit, and its derivative sigmoid(x) - y has no kink at 0 (the composed form's abs and
+    max would give the wrong subgradient there)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple[Any, Any]:
+        x, y = ctx.saved_tensors  # arrays, or tensors under create_graph
+        grad_x = grad * (Sigmoid.apply(x) - y) if ctx.needs_input_grad[0] else None
+        grad_y = -grad * x if ctx.needs_input_grad[1] else None
+        return grad_x, grad_y

@@ -53,7 +53,7 @@ class Tensor:
     after `backward()`, a leaf that requires grad holds d(output)/d(self) in `grad`.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_output_nr", "_version",
+    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "_output_nr", "_version",
                  "_hooks", "__weakref__")
     __array_priority__ = 1000  # `ndarray + Tensor` defers to Tensor.__radd__
 
@@ -62,10 +62,13 @@ class Tensor:
         if requires_grad:
             _check_float(self.data, "Tensor")
         self._requires_grad = bool(requires_grad)
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self.grad_fn = None
         self._output_nr = 0
-        self._version = [0]  # shared with views; bumped by every in-place change
+        # Bumped by every in-place change; shared by every tensor over the same memory (views,
+        # detach(), a Tensor or Parameter made from a tensor), so a change through one is seen.
+        shared = isinstance(data, Tensor) and self.data is data.data
+        self._version = data._version if shared else [0]
         self._hooks: list | None = None
 
     @classmethod
@@ -73,7 +76,7 @@ class Tensor:
         """Wrap an operation's result without conversions (the engine's fast path)."""
         tensor = object.__new__(Tensor)
         tensor.data = data
-        tensor.grad = None
+        tensor._grad = None
         tensor._requires_grad = requires_grad
         tensor.grad_fn = grad_fn
         tensor._output_nr = output_nr
@@ -89,6 +92,22 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
         self.requires_grad_(flag)
+
+    @property
+    def grad(self) -> Tensor | None:
+        """d(output)/d(self) after backward (leaves and retained tensors), else None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: expected a Tensor or None for a tensor of shape "
+                                f"{self.shape}, got {type(value).__name__}")
+            if value.shape != self.shape or value.dtype != self.dtype:
+                raise ValueError(f"grad: assigned grad of shape {value.shape} {value.dtype} to "
+                                 f"a tensor of shape {self.shape} {self.dtype}; they must match")
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:
@@ -123,8 +142,17 @@ class Tensor:
     def tolist(self) -> Any:
         return self.data.tolist()
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """`np.asarray(t)` shares the data; `np.array(t)` (copy=True) copies it."""
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return numpy_functions.apply_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
+        return numpy_functions.apply_function(func, args, kwargs)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -265,31 +293,47 @@ class Tensor:
         return Tensor._make(np.asarray(self.data != _unwrap(other)), False, None, 0)
 
     # ---- in place ---------------------------------------------------------------------
-    def _in_place(self, name: str, update: Callable[[np.ndarray], None]) -> Tensor:
-        if self._requires_grad and _mode.enabled:
-            raise RuntimeError(
-                f"in-place {name} on a tensor of shape {self.shape} that requires grad: the "
-                "graph could not differentiate through it. Wrap parameter updates in "
-                "`with no_grad():`, or use the out-of-place operator.")
-        update(self.data)
+    def _in_place(self, name: str, value: Any, update: Callable[[np.ndarray, Any], None]) -> Tensor:
+        """Change the data in place and bump the version. Refused while recording when either
+        side requires grad: the change could not be differentiated, and the value's gradient
+        path would be dropped without a word."""
+        if _mode.enabled:
+            if self._requires_grad:
+                raise RuntimeError(
+                    f"in-place {name} on a tensor of shape {self.shape} that requires grad: the "
+                    "graph could not differentiate through it. Wrap parameter updates in "
+                    "`with no_grad():`, or use the out-of-place operator.")
+            if isinstance(value, Tensor) and value._requires_grad:
+                raise RuntimeError(
+                    f"in-place {name} of a tensor of shape {value.shape} that requires grad "
+                    f"into one of shape {self.shape} that does not: its gradient path would be "
+                    "lost. Build the result out of place (x = x + w, ag.where, ag.stack, "
+                    "ag.concatenate), or copy values only under `with no_grad():`.")
+        other = _unwrap(value)
+        try:
+            update(self.data, other)
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"in-place {name}: {error} (tensor of shape {self.shape} "
+                              f"{self.dtype}, value of shape {np.shape(other)} "
+                              f"{getattr(other, 'dtype', type(other).__name__)})") from None
         self._version[0] += 1
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._in_place("+=", lambda a: np.add(a, _unwrap(other), out=a))
+        return self._in_place("+=", other, lambda a, b: np.add(a, b, out=a))
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._in_place("-=", lambda a: np.subtract(a, _unwrap(other), out=a))
+        return self._in_place("-=", other, lambda a, b: np.subtract(a, b, out=a))
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._in_place("*=", lambda a: np.multiply(a, _unwrap(other), out=a))
+        return self._in_place("*=", other, lambda a, b: np.multiply(a, b, out=a))
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._in_place("/=", lambda a: np.divide(a, _unwrap(other), out=a))
+        return self._in_place("/=", other, lambda a, b: np.divide(a, b, out=a))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         index = ops.as_index(index)
-        self._in_place("[]=", lambda a: a.__setitem__(index, _unwrap(value)))
+        self._in_place("[]=", value, lambda a, b: a.__setitem__(index, b))
 
     # ---- elementwise --------------------------------------------------------------------
     def exp(self) -> Tensor:
@@ -497,23 +541,19 @@ class Tensor:
         return self.to(np.int64)
 
     def zero_(self) -> Tensor:
-        return self._in_place("zero_", lambda a: a.fill(0))
+        return self._in_place("zero_", 0, lambda a, _: a.fill(0))
 
     def fill_(self, value: Any) -> Tensor:
-        return self._in_place("fill_", lambda a: a.fill(_unwrap(value)))
+        return self._in_place("fill_", value, lambda a, v: a.fill(v))
 
     def copy_(self, src: Any) -> Tensor:
         """Copy `src`'s values in, broadcast to this shape and cast to this dtype."""
-        try:
-            values = np.broadcast_to(_unwrap(src), self.shape)
-        except ValueError:
-            raise ValueError(f"copy_: a source of shape {np.shape(src)} does not broadcast to "
-                             f"this tensor's shape {self.shape}") from None
-        return self._in_place("copy_", lambda a: np.copyto(a, values, casting="unsafe"))
+        return self._in_place("copy_", src, lambda a, v: np.copyto(a, v, casting="unsafe"))
     # ---- end of PyTorch spellings ---------------------------------------------------------
 
 
-from . import ops  # noqa: E402  (ops needs Tensor; the methods above look ops up when called)
+# These need Tensor; the methods above look them up when called.
+from . import numpy_functions, ops  # noqa: E402
 from .ops.arguments import torch_keywords  # noqa: E402
 
 for _name, _method in list(vars(Tensor).items()):  # dim=/keepdim= beside every axis=/keepdims=

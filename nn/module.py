@@ -26,9 +26,7 @@ class Parameter(Tensor):
     """
 
     def __init__(self, data: Any, requires_grad: bool = True):
-        if isinstance(data, Tensor):
-            data = data.data
-        super().__init__(data, requires_grad=requires_grad)
+        super().__init__(data, requires_grad=requires_grad)  # a tensor's memory and version
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

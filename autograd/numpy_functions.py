@@ -1,0 +1,137 @@
+"""NumPy functions called on tensors (`__array_ufunc__`, `__array_function__`).
+
+The ones the engine has (`np.exp(t)`, `np.add`, `np.sum(t, axis=...)`, `np.concatenate`, ...)
+run as the engine's ops and return tensors, recorded as any other op. Any other NumPy function
+runs on the arrays; its result comes back as NumPy gives it when it carries no gradient
+(booleans, integers, shapes) or when no tensor in the call requires grad. A floating-point
+result computed from a tensor that requires grad would silently cut the graph, so that
+raises TypeError naming the function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .grad_mode import _mode
+from .tensor import Tensor
+
+
+def _ufuncs() -> dict[np.ufunc, Callable]:
+    return {
+        np.add: ops.Add.apply, np.subtract: ops.Sub.apply, np.multiply: ops.Mul.apply,
+        np.divide: ops.Div.apply, np.power: ops.Pow.apply, np.matmul: ops.MatMul.apply,
+        np.negative: ops.Neg.apply, np.absolute: ops.Abs.apply, np.exp: ops.Exp.apply,
+        np.log: ops.Log.apply, np.sqrt: ops.Sqrt.apply, np.tanh: ops.Tanh.apply,
+        np.maximum: ops.Maximum.apply, np.minimum: ops.Minimum.apply,
+    }
+
+
+def _functions() -> dict[Callable, Callable]:
+    return {
+        np.sum: Tensor.sum, np.mean: Tensor.mean, np.max: Tensor.max, np.amax: Tensor.max,
+        np.min: Tensor.min, np.amin: Tensor.min, np.var: Tensor.var, np.std: Tensor.std,
+        np.reshape: Tensor.reshape, np.transpose: Tensor.transpose, np.squeeze: Tensor.squeeze,
+        np.expand_dims: Tensor.expand_dims, np.broadcast_to: Tensor.broadcast_to,
+        np.clip: Tensor.clip, np.concatenate: ops.concatenate, np.stack: ops.stack,
+        np.where: ops.where,
+    }
+
+
+_TABLES: dict[str, dict] = {}
+
+
+def _implementation(kind: str, func: Any) -> Callable | None:
+    """The engine's version of a NumPy ufunc or function: from the table above, else the
+    `autograd` function of the same name (sin, cos, ...), else None."""
+    if not _TABLES:
+        _TABLES.update(ufunc=_ufuncs(), function=_functions())
+    found = _TABLES[kind].get(func)
+    if found is None:
+        import autograd
+        candidate = getattr(autograd, getattr(func, "__name__", ""), None)
+        if callable(candidate) and getattr(candidate, "__module__", "").startswith(
+                "autograd.functions"):
+            found = candidate
+    return found
+
+
+def _tensors(values: Any) -> list[Tensor]:
+    """The tensors among the arguments, also inside lists and tuples (np.concatenate)."""
+    found = []
+    for value in values:
+        if isinstance(value, Tensor):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(_tensors(value))
+    return found
+
+
+def _arrays(values: Any) -> Any:
+    """The arguments with every tensor replaced by its array."""
+    if isinstance(values, Tensor):
+        return values.data
+    if isinstance(values, (list, tuple)):
+        return type(values)(_arrays(v) for v in values)
+    if isinstance(values, dict):
+        return {k: _arrays(v) for k, v in values.items()}
+    return values
+
+
+def _carries_gradient(result: Any) -> bool:
+    if isinstance(result, (tuple, list)):
+        return any(_carries_gradient(r) for r in result)
+    return np.asarray(result).dtype.kind in "fc" if isinstance(
+        result, (np.ndarray, np.generic, float, complex)) else False
+
+
+def _numpy_result(name: str, call: Callable[[], Any], tensors: list[Tensor]) -> Any:
+    result = call()
+    if _mode.enabled and any(t._requires_grad for t in tensors) and _carries_gradient(result):
+        raise TypeError(
+            f"np.{name} is not an operation of the engine: on a tensor that requires grad its "
+            "result would silently cut the graph. Use the tensor's own operations, or "
+            f"np.{name}(t.data) for values only (or call it under ag.no_grad()).")
+    return result
+
+
+def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
+    tensors = _tensors(inputs) + _tensors(kwargs.get("out", ()))
+    implementation = _implementation("ufunc", ufunc)
+    if method == "__call__" and not kwargs and implementation is not None:
+        return implementation(*inputs)
+    if "out" in kwargs:
+        return _ufunc_into(ufunc, method, inputs, kwargs, tensors)
+    name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+    return _numpy_result(name, lambda: getattr(ufunc, method)(*_arrays(inputs),
+                                                                **_arrays(kwargs)), tensors)
+
+
+def _ufunc_into(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict,
+                tensors: list[Tensor]) -> Any:
+    """A ufunc writing into `out=`: values only, so refused while recording a tensor that
+    requires grad; tensors written into have their version bumped."""
+    if _mode.enabled and any(t._requires_grad for t in tensors):
+        raise TypeError(f"np.{ufunc.__name__}(..., out=...): writing into an array cannot be "
+                        "recorded for a tensor that requires grad; use the out-of-place form, "
+                        "or call it under ag.no_grad()")
+    out = kwargs["out"]
+    getattr(ufunc, method)(*_arrays(inputs), **_arrays(kwargs))
+    for target in _tensors(out):
+        target._version[0] += 1
+    return out[0] if len(out) == 1 else out
+
+
+def apply_function(func: Callable, args: tuple, kwargs: dict) -> Any:
+    implementation = _implementation("function", func)
+    if implementation is not None:
+        first = args[0] if args else None
+        if implementation.__qualname__.startswith("Tensor.") and not isinstance(first, Tensor):
+            args = (Tensor(first), *args[1:])
+        return implementation(*args, **kwargs)
+    tensors = _tensors(args) + _tensors(kwargs.values())
+    return _numpy_result(func.__name__, lambda: func(*_arrays(args), **_arrays(kwargs)),
+                         tensors)

@@ -1,0 +1,308 @@
+"""No silent wrong gradient: what a node keeps is checked, shared memory shares a version
+counter, NumPy functions record or refuse, assignments never drop a gradient path, concurrent
+backward passes lose nothing, hooks and `.grad` are validated, and a custom `Function`
+written as in PyTorch works."""
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+from nn import functional as F
+
+# ---- 1. everything a backward reads from its forward is checked --------------------------
+
+
+def test_class_targets_changed_after_the_forward_do_not_change_the_gradient():
+    logits = ag.tensor([[1.0, 2.0, 3.0], [1.0, 0.0, -1.0]], requires_grad=True)
+    targets = ag.tensor([0, 1])
+    loss = F.cross_entropy(logits, targets)
+    expected = ag.grad(F.cross_entropy(logits, ag.tensor([0, 1])), logits)[0].data
+    with ag.no_grad():
+        targets[:] = 2
+    loss.backward()
+    np.testing.assert_allclose(logits.grad.data, expected)
+
+
+def test_a_plain_array_operand_is_snapshotted():
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    mask = np.array([1.0, 0.0, 1.0], dtype=np.float32)
+    y = (x * mask).sum()
+    mask[:] = 5
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [1, 0, 1])
+
+
+def test_a_where_condition_changed_afterwards_does_not_change_the_gradient():
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    condition = np.array([True, False, True])
+    y = ag.where(condition, x, 0.0).sum()
+    condition[:] = False
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [1, 0, 1])
+
+
+def test_clip_bounds_changed_afterwards_do_not_change_the_gradient():
+    x = ag.tensor([-2.0, 0.0, 2.0], requires_grad=True)
+    lo, hi = np.full(3, -1.0, np.float32), np.full(3, 1.0, np.float32)
+    y = x.clip(lo, hi).sum()
+    lo[:], hi[:] = -5, 5
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [0, 1, 0])
+
+
+def test_index_arrays_changed_afterwards_do_not_change_the_gradient():
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    index = np.array([0, 0, 2])
+    y = x[index].sum()
+    index[:] = 1
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [2, 0, 1])
+
+
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_an_extremum_changed_in_place_makes_backward_raise(reduce):
+    x = ag.tensor([1.0, 5.0, 3.0], requires_grad=True)
+    m = getattr(x, reduce)()
+    with ag.no_grad():
+        m += 1
+    with pytest.raises(RuntimeError, match=f"{reduce.capitalize()}: an array of shape"):
+        m.backward()
+
+
+# ---- 2. one buffer, one version counter --------------------------------------------------
+
+
+@pytest.mark.parametrize("alias", [
+    lambda x: nn.Parameter(x),
+    lambda x: ag.Tensor(x),
+    lambda x: x.detach(),
+])
+def test_tensors_over_the_same_buffer_share_a_version_counter(alias):
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    p = alias(x)
+    with ag.no_grad():
+        p += 1
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_a_custom_function_returning_its_input_shares_its_version_counter():
+    class Identity(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    out = Identity.apply(x)
+    with ag.no_grad():
+        out += 1
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+# ---- 3. np.array copies, np.asarray shares ----------------------------------------------
+
+
+def test_np_array_copies_and_np_asarray_shares():
+    x = ag.tensor([1.0, 2.0])
+    a = np.array(x)
+    a[:] = 0
+    np.testing.assert_array_equal(x.data, [1, 2])
+    assert np.asarray(x) is x.data or np.shares_memory(np.asarray(x), x.data)
+    assert np.array(x, dtype=np.float64).dtype == np.float64
+
+
+# ---- 4. NumPy functions on tensors record, or refuse -------------------------------------
+
+
+def test_numpy_ufuncs_on_tensors_are_recorded():
+    w = ag.tensor([1.0], requires_grad=True)
+    y = (np.exp(w) + w).sum()
+    assert isinstance(y, ag.Tensor)
+    y.backward()
+    np.testing.assert_allclose(w.grad.data, [np.e + 1], rtol=1e-6)
+
+
+@pytest.mark.parametrize(("call", "expected"), [
+    (lambda w: np.add(w, 2.0), lambda a: a + 2.0),
+    (lambda w: np.maximum(w, 0.5), lambda a: np.maximum(a, 0.5)),
+    (lambda w: np.sum(w * w, axis=0), lambda a: np.sum(a * a, axis=0)),
+    (lambda w: np.mean(w), np.mean),
+    (lambda w: np.matmul(w, w.T), lambda a: a @ a.T),
+    (lambda w: np.concatenate([w, w]), lambda a: np.concatenate([a, a])),
+    (lambda w: np.where(w.data > 0, w, 0.0), lambda a: np.where(a > 0, a, 0.0)),
+    (lambda w: np.reshape(w, -1), lambda a: a.reshape(-1)),
+    (lambda w: np.tanh(w) * 2 ** w, lambda a: np.tanh(a) * 2 ** a),
+])
+def test_supported_numpy_functions_return_recorded_tensors(call, expected):
+    data = np.array([[0.3, -1.2], [2.0, 0.7]])
+    w = ag.tensor(data, requires_grad=True)
+    out = call(w)
+    assert isinstance(out, ag.Tensor) and out.grad_fn is not None
+    np.testing.assert_allclose(out.data, expected(data))
+    assert ag.gradcheck(call, (w,))
+
+
+def test_unsupported_numpy_functions_refuse_a_tensor_that_requires_grad():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="fft"):
+        np.fft.fft(w)
+    with pytest.raises(TypeError, match="sinh"):
+        np.sinh(w)
+    with ag.no_grad():
+        assert isinstance(np.sinh(w), np.ndarray)  # nothing to record: NumPy's result
+    assert isinstance(np.sinh(ag.tensor([1.0])), np.ndarray)
+
+
+def test_a_ufunc_with_out_on_a_tensor_that_requires_grad_refuses():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="out="):
+        np.exp(w, out=np.empty(2, np.float32))
+
+
+# ---- 5. assignments never drop a gradient path silently -----------------------------------
+
+
+def test_assigning_a_tensor_that_requires_grad_into_a_buffer_raises():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    buf = ag.zeros(2)
+    with pytest.raises(RuntimeError, match=r"\[\]=.*requires grad"):
+        buf[...] = w
+    acc = ag.zeros(2)
+    with pytest.raises(RuntimeError, match=r"\+=.*requires grad"):
+        acc += w
+    with ag.no_grad():  # a value copy, explicitly outside the graph, is fine
+        buf[...] = w
+        acc += w
+    np.testing.assert_array_equal(buf.data, [1, 2])
+
+
+# ---- 6. concurrent backward passes lose no accumulation -----------------------------------
+
+
+def test_concurrent_backward_into_a_shared_leaf_is_exact():
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so that a race shows
+    w = ag.tensor(np.ones(4), requires_grad=True)
+    xs = ag.tensor(np.full(4, 1.0))
+    steps = 3000
+
+    def work():
+        for _ in range(steps):
+            (w * xs).sum().backward()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sys.setswitchinterval(interval)
+    np.testing.assert_array_equal(w.grad.data, np.full(4, 2.0 * steps))
+
+
+# ---- 7. hooks and .grad are validated ----------------------------------------------------
+
+
+def test_a_hook_returning_the_wrong_shape_or_type_raises_naming_both():
+    x = ag.ones(3, requires_grad=True)
+    x.register_hook(lambda g: g.sum())
+    with pytest.raises(RuntimeError, match=r"hook.*shape \(\).*shape \(3,\)"):
+        (x * 2).sum().backward()
+    y = ag.ones(3, requires_grad=True)
+    y.register_hook(lambda g: 1.0)
+    with pytest.raises(TypeError, match="hook returned float"):
+        (y * 2).sum().backward()
+
+
+def test_assigning_a_wrong_shaped_grad_raises():
+    p = ag.ones(3, requires_grad=True)
+    with pytest.raises(ValueError, match=r"grad of shape \(2,\).*shape \(3,\)"):
+        p.grad = ag.ones(2)
+    with pytest.raises(TypeError, match="grad"):
+        p.grad = "nope"
+    p.grad = ag.zeros(3)
+    p.grad = None
+
+
+def test_a_leaf_grad_does_not_alias_the_gradient_passed_to_backward():
+    x = ag.ones(3, requires_grad=True)
+    seed = ag.tensor([1.0, 2.0, 3.0])
+    x.backward(seed)
+    seed.data[:] = 0
+    np.testing.assert_array_equal(x.grad.data, [1, 2, 3])
+    y = ag.ones(3, requires_grad=True)
+    (y + 0).backward(seed)
+    assert not np.shares_memory(y.grad.data, seed.data)
+
+
+# ---- 8. custom Functions written as in PyTorch ---------------------------------------------
+
+
+class Softplus(ag.Function):
+    """log(1 + exp(x)), written with tensor methods as a PyTorch user would."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x.exp() + 1).log()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        assert isinstance(x, ag.Tensor) and isinstance(grad, ag.Tensor)
+        return grad * x.sigmoid()
+
+
+class DetachingSoftplus(Softplus):
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x.detach().sigmoid()
+
+
+def test_a_pytorch_style_function_gets_tensors_and_is_differentiable_twice():
+    x = ag.tensor(np.array([-1.0, 0.5, 2.0]), requires_grad=True)
+    y = Softplus.apply(x)
+    assert isinstance(y, ag.Tensor) and y.grad_fn.name == "Softplus"
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, 1 / (1 + np.exp(-x.data)))
+    assert ag.gradcheck(Softplus.apply, (x,))
+    assert ag.gradgradcheck(Softplus.apply, (x,))
+
+
+def test_a_backward_that_detaches_fails_gradgradcheck():
+    x = ag.tensor(np.array([-1.0, 0.5, 2.0]), requires_grad=True)
+    assert ag.gradcheck(DetachingSoftplus.apply, (x,))
+    with pytest.raises(ag.GradcheckError):
+        ag.gradgradcheck(DetachingSoftplus.apply, (x,))
+
+
+def test_forward_runs_without_recording_and_saved_tensors_are_checked():
+    class Square(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            assert not ag.is_grad_enabled()
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return 2 * grad * x
+
+    x = ag.tensor([3.0], requires_grad=True)
+    y = Square.apply(x)
+    with ag.no_grad():
+        x += 1
+    with pytest.raises(RuntimeError, match="Square: an array of shape"):
+        y.backward()

@@ -6,14 +6,16 @@
 
 It prints the test accuracy and writes, under --out (default runs/): model.npz (the state
 dict, via nn.save; `np.load(path, allow_pickle=False)` reads it), graph.svg (the graph of one
-training step with parameter names and gradient norms) and curves.png (loss and accuracy per
-epoch).
+training step with parameter names and gradient norms: one node per layer, or every operation
+with --graph-detail full) and curves.png (loss and accuracy per epoch).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
+import math
 import os
 import sys
 import time
@@ -121,56 +123,51 @@ def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[float, flo
     return loss, float(np.mean(logits.data.argmax(axis=1) == y))
 
 
-class _Bar:
-    """A minimal progress bar for when tqdm is not installed."""
+class _EpochLines:
+    """Progress as one line per epoch, where a bar's carriage returns would pile up on one
+    line (stdout or stderr is a file or a pipe), or nothing with --quiet."""
 
-    def __init__(self, total: int, disable: bool = False, **_: Any):
-        self.total, self.count, self.disable, self.text = total, 0, disable, ""
+    def __init__(self, show: bool):
+        self.show = show
 
     def update(self, n: int = 1) -> None:
-        self.count += n
-        if not self.disable:
-            filled = int(30 * self.count / max(self.total, 1))
-            print(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.count}/{self.total} "
-                  f"{self.text}", end="", file=sys.stderr, flush=True)
+        pass
 
     def set_postfix_str(self, text: str) -> None:
-        self.text = text
-        self.update(0)
+        if self.show:
+            print(text, flush=True)
 
     def close(self) -> None:
-        if not self.disable:
-            print(file=sys.stderr)
+        pass
 
 
-def progress_bar(total: int, disable: bool) -> Any:
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _Bar(total, disable=disable)
-    return tqdm(total=total, disable=disable, unit="step", leave=False, dynamic_ncols=True)
+def progress_bar(total: int, quiet: bool) -> Any:
+    """A tqdm bar over `total` steps on a terminal; one line per epoch otherwise."""
+    if quiet or not (sys.stdout.isatty() and sys.stderr.isatty()):
+        return _EpochLines(show=not quiet)
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="step", leave=False, dynamic_ncols=True)
 
 
 def trace(model: nn.Module, first_step: bool) -> Any:
     """On the drawn step, tag every op with the module that recorded it (module boxes)."""
-    viz = getattr(ag, "viz", None)
-    if first_step and viz is not None:
-        return viz.trace_modules(model)
-    return contextlib.nullcontext()
+    return ag.viz.trace_modules(model) if first_step else contextlib.nullcontext()
 
 
-def write_graph(loss: ag.Tensor, model: nn.Module, path: str) -> str | None:
+def write_graph(loss: ag.Tensor, model: nn.Module, path: str, detail: str) -> None:
     """The graph of one training step as SVG, drawn before backward frees its saved values, so
-    that it shows the gradient norm at every tensor (viz runs its own gradient pass)."""
-    viz = getattr(ag, "viz", None)
-    if viz is None:
-        return "skipped graph.svg: autograd.viz is not available"
-    viz.to_svg(loss, path, params=model, show_grads=True)
-    return None
+    that it shows the gradient norm at every tensor (viz runs its own gradient pass). Detail
+    'modules' draws one node per layer, 'full' every operation (BatchNorm alone is 13)."""
+    ag.viz.to_svg(loss, path, params=model, show_grads=True, collapse=detail == "modules")
 
 
-def plot_curves(history: dict[str, list[float]], path: str) -> None:
+def plot_curves(history: dict[str, list[float]], path: str, classes: int = 10) -> None:
+    """Loss (log scale) and accuracy per epoch. The loss axis spans at least a decade and
+    reaches chance (ln(classes), dashed); the accuracy axis runs from the lowest value rounded
+    down to a tenth up to 1: noise around chance does not look like large swings."""
     from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
     fig = Figure(figsize=(10, 4), layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
@@ -178,8 +175,23 @@ def plot_curves(history: dict[str, list[float]], path: str) -> None:
     for split in ("train", "test"):
         loss_ax.plot(epochs, history[f"{split}_loss"], marker=".", label=split)
         acc_ax.plot(epochs, history[f"{split}_acc"], marker=".", label=split)
-    loss_ax.set(xlabel="epoch", ylabel="cross-entropy", yscale="log", title="loss")
-    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    chance_loss, chance_acc = math.log(classes), 1 / classes
+    losses = [v for k in ("train_loss", "test_loss") for v in history[k] if 0 < v < math.inf]
+    accuracies = history["train_acc"] + history["test_acc"]
+    low = min(min(losses, default=chance_loss), chance_loss / 10)
+    high = max(max(losses, default=chance_loss), chance_loss)
+    loss_ax.set(xlabel="epoch", ylabel="cross-entropy (log scale)", yscale="log",
+                title="loss", ylim=(low / 1.3, high * 1.3))
+    loss_ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    loss_ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))  # 0.5, 1, 2: no 2.3x10^0
+    loss_ax.yaxis.set_minor_formatter(NullFormatter())
+    bottom = math.floor(10 * min(accuracies)) / 10 - 0.02
+    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(bottom, 1.02))
+    loss_ax.axhline(chance_loss, color="grey", linestyle="--", linewidth=1,
+                    label=f"chance: ln {classes} = {chance_loss:.2f}")
+    if chance_acc > bottom:
+        acc_ax.axhline(chance_acc, color="grey", linestyle="--", linewidth=1,
+                       label=f"chance: 1/{classes}")
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
         ax.legend()
@@ -195,39 +207,150 @@ def batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterable[np.nd
             yield index
 
 
+TRAIN_EXTRA = ("sklearn", "matplotlib", "tqdm")  # the `train` extra in pyproject.toml
+
+
+def require_train_extra() -> None:
+    """Exit with the install command when a package of the `train` extra is missing."""
+    missing = []
+    for name in TRAIN_EXTRA:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        sys.exit(f"train.py needs {', '.join(missing)} (the `train` extra): "
+                 'python -m pip install -e ".[train]"')
+
+
+def describe(args: argparse.Namespace, sizes: Sequence[int], lr: float) -> str:
+    """Everything that shapes the run, in one line."""
+    return (f"{args.optimizer} lr={lr:g} schedule={args.schedule}, "
+            f"{'-'.join(map(str, sizes))} {args.activation} init={args.init}, "
+            f"BatchNorm {'off' if args.no_batchnorm else 'on'}, dropout {args.dropout:g}, "
+            f"batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}")
+
+
+def distinct_units(model: nn.Module) -> list[tuple[int, int]]:
+    """(distinct, total) units of each hidden layer. A unit is its Linear row and bias, and the
+    scale and shift of the BatchNorm after it: two units with equal values compute the same
+    function and get the same gradient, so training never tells them apart (symmetry)."""
+    layers = list(model.children())
+    counts = []
+    for index, layer in enumerate(layers[:-1]):
+        if not isinstance(layer, nn.Linear):
+            continue
+        columns = [layer.weight.data, *([layer.bias.data[:, None]] if layer.bias is not None
+                                        else [])]
+        after = layers[index + 1]
+        if isinstance(after, nn.BatchNorm1d) and after.weight is not None:
+            columns += [after.weight.data[:, None], after.bias.data[:, None]]
+        units = np.hstack(columns).astype(np.float64)
+        scale = np.abs(units).max() or 1.0
+        # Equal up to rounding: the same arithmetic in a different SIMD lane may differ in ulps.
+        counts.append((len(np.unique(np.round(units / scale, 5), axis=0)), len(units)))
+    return counts
+
+
+def _whole_number(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _number(name: str, low: float, high: float, high_open: bool = False,
+            low_open: bool = False) -> Callable[[str], float]:
+    """A float in [low, high] (an open end excluded), e.g. "a probability in [0, 1)"."""
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {name}, got {text!r}") from None
+        inside = ((low < value if low_open else low <= value)
+                  and (value < high if high_open else value <= high))
+        if not inside:
+            raise argparse.ArgumentTypeError(f"{name} must be in {interval}, got {text}")
+        return value
+
+    return parse
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    parts = text.split(",")
+    if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated hidden widths >= 1 (at least one), e.g. 256,128; got "
+            f"{text!r}")
+    return tuple(int(p) for p in parts)
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each flag's default (when it has one) and the module docstring as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
-    parser.add_argument("--lr", type=float, default=None,
-                        help="learning rate (default: a good one for the optimizer)")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
-    parser.add_argument("--init", choices=INITS, default="default")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--hidden", type=str, default="256,128",
-                        help="hidden layer widths, comma-separated")
-    parser.add_argument("--dropout", type=float, default=0.3, help="probability of zeroing")
-    parser.add_argument("--no-batchnorm", action="store_true")
-    parser.add_argument("--schedule", choices=SCHEDULES, default="cosine")
-    parser.add_argument("--out", type=str, default="runs")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser.parse_args(argv)
+    """The flags, each value checked here: a bad one exits with argparse's usage line and a
+    message naming the flag and its range (exit code 2), before any data is loaded."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=_Help)
+    add = parser.add_argument
+    add("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="update rule")
+    add("--lr", type=_number("a learning rate", 0, math.inf, low_open=True, high_open=True),
+        help="learning rate (default: per optimizer, "
+             + ", ".join(f"{name} {lr:g}" for name, (_, lr) in OPTIMIZERS.items()) + ")")
+    add("--epochs", type=_whole_number(1), default=30, help="passes over the training set")
+    add("--activation", choices=sorted(ACTIVATIONS), default="relu", help="hidden activation")
+    add("--init", choices=INITS, default="default",
+        help="initialisation of the Linear layers (zeros: the symmetry problem)")
+    add("--batch-size", type=_whole_number(1), default=64,
+        help="samples per step (at least 2 with BatchNorm)")
+    add("--seed", type=_whole_number(0), default=0, help="seeds initialisation, dropout, shuffling")
+    add("--hidden", type=_widths, default="256,128", help="hidden layer widths, comma-separated")
+    add("--dropout", type=_number("a probability", 0, 1, high_open=True), default=0.3,
+        help="probability of zeroing a hidden unit (0: no Dropout layers)")
+    add("--no-batchnorm", action="store_true", help="no BatchNorm1d after each hidden Linear")
+    add("--schedule", choices=SCHEDULES, default="cosine", help="learning-rate schedule")
+    add("--graph-detail", choices=("modules", "full"), default="modules",
+        help="graph.svg: one node per layer, or every operation")
+    add("--out", default="runs", help="directory for model.npz, graph.svg, curves.png")
+    add("--quiet", action="store_true", help="no progress output")
+    args = parser.parse_args(argv)
+    if args.batch_size < 2 and not args.no_batchnorm:
+        parser.error(f"argument --batch-size: must be >= 2 with BatchNorm (it normalises by the "
+                     f"batch's variance, which one sample does not have), got "
+                     f"{args.batch_size}; or add --no-batchnorm")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"argument --out: {args.out!r} exists and is not a directory")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Train, print the test accuracy, write model.npz, graph.svg and curves.png under --out.
     Returns the final test accuracy, the per-epoch history and the paths written."""
     args = parse_args(argv)
+    require_train_extra()
     start = time.perf_counter()
     ag.manual_seed(args.seed)
     rng = np.random.default_rng((args.seed, 1))  # shuffling: a stream apart from the init's
     x_train, y_train, x_test, y_test = load_digits()
-    sizes = [x_train.shape[1], *(int(h) for h in args.hidden.split(",") if h), 10]
+    sizes = [x_train.shape[1], *args.hidden, 10]
     model = build_model(sizes, args.activation, args.dropout, not args.no_batchnorm)
     initialise(model, args.init, args.activation)
     make_optimizer, default_lr = OPTIMIZERS[args.optimizer]
-    optimizer = make_optimizer(model.parameters(), args.lr or default_lr)
+    lr = default_lr if args.lr is None else args.lr
+    optimizer = make_optimizer(model.parameters(), lr)
     schedule = make_schedule(args.schedule, optimizer, args.epochs)
     os.makedirs(args.out, exist_ok=True)
     paths = {name: os.path.join(args.out, name)
@@ -236,8 +359,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     history: dict[str, list[float]] = {k: [] for k in
                                        ("train_loss", "train_acc", "test_loss", "test_acc")}
     steps_per_epoch = sum(1 for _ in batches(len(x_train), args.batch_size, rng))
-    bar = progress_bar(args.epochs * steps_per_epoch, disable=args.quiet)
-    note = None
+    bar = progress_bar(args.epochs * steps_per_epoch, args.quiet)
     for epoch in range(args.epochs):
         model.train()
         loss_sum = correct = seen = 0
@@ -248,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             loss = F.cross_entropy(logits, y_train[index])
             optimizer.zero_grad()
             if first_step:
-                note = write_graph(loss, model, paths["graph.svg"])
+                write_graph(loss, model, paths["graph.svg"], args.graph_detail)
             loss.backward()
             optimizer.step()
             loss_sum += loss.item() * len(index)
@@ -263,21 +385,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             schedule.step(history["train_loss"][-1])
         elif schedule is not None:
             schedule.step()
-        bar.set_postfix_str(f"epoch {epoch + 1} loss {history['train_loss'][-1]:.3f} "
+        bar.set_postfix_str(f"epoch {epoch + 1}/{args.epochs} loss {history['train_loss'][-1]:.3f} "
                             f"test acc {test_acc:.3f}")
     bar.close()
 
     nn.save(model.state_dict(), paths["model.npz"])
     plot_curves(history, paths["curves.png"])
-    if note:
-        print(note)
-        del paths["graph.svg"]
+    units = distinct_units(model)
+    print("distinct hidden units (a unit that computes what another does counts once): "
+          + "; ".join(f"layer {i}: {n} distinct unit{'' if n == 1 else 's'} of {total}"
+                      for i, (n, total) in enumerate(units, 1)))
     elapsed = time.perf_counter() - start
-    print(f"{args.optimizer} lr={args.lr or default_lr:g} {args.activation} init={args.init}: "
-          f"test accuracy {history['test_acc'][-1]:.4f} after {args.epochs} epochs "
+    print(f"{describe(args, sizes, lr)}: test accuracy {history['test_acc'][-1]:.4f} "
           f"({elapsed:.1f} s); wrote {', '.join(paths.values())}")
     return {"test_accuracy": history["test_acc"][-1], "history": history, "paths": paths,
-            "seconds": elapsed}
+            "distinct_units": units, "seconds": elapsed}
 
 
 if __name__ == "__main__":

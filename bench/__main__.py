@@ -1,15 +1,27 @@
-"""Run every benchmark section: `python -m bench` (or `python -m bench engine activations`)."""
+"""Run the benchmarks: every section, or those named (`python -m bench engine activations`)."""
 
+import argparse
 import importlib
-import sys
 
 from bench.common import THREADS, load_torch
 
 SECTIONS = ["engine", "activations", "mlp", "viz"]
 
 
-def main(argv: list[str]) -> None:
-    chosen = argv or SECTIONS
+def section(name: str) -> str:
+    if name not in SECTIONS:
+        raise argparse.ArgumentTypeError(
+            f"no section {name!r}; the sections are {', '.join(SECTIONS)}")
+    return name
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__,
+        epilog="Each section is a module, bench/SECTION.py; its docstring says what it measures.")
+    parser.add_argument("sections", nargs="*", type=section, metavar="SECTION",
+                        help=f"one of {', '.join(SECTIONS)} (default: all, in this order)")
+    chosen = parser.parse_args(argv).sections or SECTIONS
     torch = load_torch()
     print(f"threads: {THREADS}; PyTorch: "
           + (torch.__version__ if torch else "not installed (torch columns show '-')"))
@@ -18,4 +30,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

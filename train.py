@@ -19,7 +19,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ import numpy as np
 import autograd as ag
 import nn
 import optim
+from autograd.utils.data import DataLoader, TensorDataset
 from nn import functional as F
 from nn import init
 from optim import lr_scheduler
@@ -198,15 +199,6 @@ def plot_curves(history: dict[str, list[float]], path: str, classes: int = 10) -
     fig.savefig(path, dpi=120)
 
 
-def batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterable[np.ndarray]:
-    """Shuffled index batches; a last batch of one sample is dropped (BatchNorm needs two)."""
-    order = rng.permutation(n)
-    for start in range(0, n, batch_size):
-        index = order[start:start + batch_size]
-        if len(index) > 1:
-            yield index
-
-
 TRAIN_EXTRA = ("sklearn", "matplotlib", "tqdm")  # the `train` extra in pyproject.toml
 
 
@@ -358,24 +350,26 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     history: dict[str, list[float]] = {k: [] for k in
                                        ("train_loss", "train_acc", "test_loss", "test_acc")}
-    steps_per_epoch = sum(1 for _ in batches(len(x_train), args.batch_size, rng))
-    bar = progress_bar(args.epochs * steps_per_epoch, args.quiet)
+    # A last batch of one sample is dropped: BatchNorm needs two.
+    loader = DataLoader(TensorDataset(x_train, y_train), args.batch_size, shuffle=True,
+                        drop_last=len(x_train) % args.batch_size == 1, generator=rng)
+    bar = progress_bar(args.epochs * len(loader), args.quiet)
     for epoch in range(args.epochs):
         model.train()
         loss_sum = correct = seen = 0
-        for index in batches(len(x_train), args.batch_size, rng):
+        for xb, yb in loader:
             first_step = epoch == 0 and seen == 0
             with trace(model, first_step):
-                logits = model(ag.tensor(x_train[index]))
-            loss = F.cross_entropy(logits, y_train[index])
+                logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad()
             if first_step:
                 write_graph(loss, model, paths["graph.svg"], args.graph_detail)
             loss.backward()
             optimizer.step()
-            loss_sum += loss.item() * len(index)
-            correct += int(np.sum(logits.data.argmax(axis=1) == y_train[index]))
-            seen += len(index)
+            loss_sum += loss.item() * len(yb)
+            correct += int(np.sum(logits.data.argmax(axis=1) == yb.data))
+            seen += len(yb)
             bar.update(1)
         test_loss, test_acc = evaluate(model, x_test, y_test)
         for key, value in zip(history, (loss_sum / seen, correct / seen, test_loss, test_acc),

@@ -18,7 +18,7 @@ if _found:
 
 from numpy import float32, float64, int64  # noqa: E402  (the dtypes, as ag.float32 etc.)
 
-from . import viz  # noqa: E402  (after the check: a mixed directory fails before anything runs)
+from . import utils, viz  # noqa: E402  (after the check: a mixed directory fails before anything runs)
 from .creation import (  # noqa: E402
     arange,
     empty,
@@ -71,7 +71,7 @@ __all__ = [
     "Tensor", "tensor", "zeros", "ones", "full", "eye", "arange", "zeros_like", "ones_like",
     "rand", "randn", "manual_seed", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "grad", "Function", "gradcheck", "gradgradcheck", "GradcheckError",
-    "concatenate", "stack", "where", "maximum", "minimum", "viz",
+    "concatenate", "stack", "where", "maximum", "minimum", "utils", "viz",
     # PyTorch's and NumPy's names (API.md, "Coming from PyTorch")
     "empty", "linspace", "rand_like", "randn_like", "from_numpy", "float32", "float64", "int64",
     "cat", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sum", "mean",

@@ -18,7 +18,7 @@ if _found:
 
 from numpy import float32, float64, int64  # noqa: E402  (the dtypes, as ag.float32 etc.)
 
-from . import utils, viz  # noqa: E402  (after the check: a mixed directory fails before anything runs)
+from . import utils, viz  # noqa: E402  (after the check: a mixed directory fails first)
 from .creation import (  # noqa: E402
     arange,
     empty,

@@ -90,28 +90,39 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
         while ready:
             node = ready.pop()
             grads = pending.pop(node, None)
+            edges = node.edges
             if grads is None:  # nothing reached this node: its inputs get nothing either
-                input_grads = (None,) * len(node.edges)
+                input_grads = (None,) * len(edges)
             else:
                 if node.hooks or node.retained or wanted:
                     _observe_output_gradients(node, grads, wanted, captured)
                 input_grads = _call_backward(node, grads, create_graph)
-            if not keep_graph:
-                node.free()
-            for edge, g in zip(node.edges, input_grads):
+            if not keep_graph:  # release the saved values
+                node._saved = node._versions = ()
+                node._freed = True
+            for edge, g in zip(edges, input_grads):
                 if edge is None:
                     continue
                 target, output_nr, shape, dtype = edge
-                is_node = type(target) is Node
-                if g is not None:
+                if type(target) is Node:
+                    if g is not None:
+                        if create_graph or type(g) is not np.ndarray or g.shape != shape \
+                                or g.dtype != dtype:
+                            g = _fit(g, shape, dtype, node, create_graph)
+                        slots = pending.get(target)
+                        if slots is None:
+                            slots = pending[target] = [None] * (len(target.outputs_meta) or 1)
+                        slots[output_nr] = g if slots[output_nr] is None else slots[output_nr] + g
+                    count = dependencies[target] - 1
+                    dependencies[target] = count
+                    if count == 0:
+                        ready.append(target)
+                elif g is not None:
                     if create_graph or type(g) is not np.ndarray or g.shape != shape \
                             or g.dtype != dtype:
                         g = _fit(g, shape, dtype, node, create_graph)
-                    _deliver(target, output_nr, g, pending, leaf_grads)
-                if is_node:
-                    dependencies[target] -= 1
-                    if dependencies[target] == 0:
-                        ready.append(target)
+                    previous = leaf_grads.get(target)
+                    leaf_grads[target] = g if previous is None else previous + g
 
         # Arrays that a leaf's .grad must not alias: the seeds (the caller's), and those
         # already given to another leaf in this pass.
@@ -187,13 +198,13 @@ def _observe_output_gradients(node: Node, grads: list, wanted: dict, captured: l
 
 def _call_backward(node: Node, grads: list, create_graph: bool) -> tuple:
     """Run the node's VJP. A user's `Function` gets and returns tensors: in an ordinary backward
-    its gradients are wrapped (unrecorded) and its results unwrapped again."""
+    its gradients are wrapped (unrecorded) for it."""
+    fn = node.fn
     if len(grads) > 1:
         for nr, g in enumerate(grads):
             if g is None:  # an unused output of a multi-output op
                 zeros = np.zeros(*node.outputs_meta[nr])
                 grads[nr] = Tensor._make(zeros, False, None, 0) if create_graph else zeros
-    fn = node.fn
     if fn._takes_arrays or create_graph:
         result = fn.backward(node, *grads)
     else:

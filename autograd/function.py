@@ -46,20 +46,20 @@ class Node:
     (the `Node` that produced the input or the leaf tensor itself, output index, shape, dtype).
     """
 
-    __slots__ = ("fn", "edges", "needs_input_grad", "_saved", "_versions", "__weakref__",
-                 "__dict__")
+    __slots__ = ("fn", "edges", "needs_input_grad", "_saved", "_versions", "_freed",
+                 "__weakref__", "__dict__")
     # Rarely set, so class-level defaults (an instance sets its own in its __dict__):
     outputs_meta: tuple = ()  # (shape, dtype) of each output, if there are several
     hooks: dict[int, list] | None = None  # output index -> gradient hooks
     retained: dict[int, Any] | None = None  # output index -> weakref to the tensor
-    _freed = False  # set after a backward without retain_graph released the saved values
 
-    def __init__(self, fn: type[Function], needs_input_grad: tuple[bool, ...]):
+    def __init__(self, fn: type[Function], edges: list, needs_input_grad: tuple[bool, ...]):
         self.fn = fn
+        self.edges = edges
         self.needs_input_grad = needs_input_grad
-        self.edges: list = []  # set by `_connect` once the outputs exist
         self._saved: Any = ()
         self._versions: Any = ()
+        self._freed = False  # set after a backward without retain_graph released the saved values
 
     @property
     def name(self) -> str:
@@ -105,19 +105,14 @@ class Node:
             values.append(value)
         return tuple(values)
 
-    def free(self) -> None:
-        """Release what was saved (after a backward without retain_graph)."""
-        self._saved = self._versions = ()
-        self._freed = True
-
 
 class _Unrecorded:
     """The ctx of a call that records nothing: saving is a no-op."""
 
     __slots__ = ("needs_input_grad", "__dict__")
 
-    def __init__(self, needs_input_grad: tuple[bool, ...]):
-        self.needs_input_grad = needs_input_grad
+    def __init__(self, arity: int):
+        self.needs_input_grad = (False,) * arity
 
     def save_for_backward(self, *values: Any) -> None:
         pass
@@ -152,38 +147,47 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any) -> Any:
-        arrays, needs, tensor_given, record = [], [], False, False
+        arrays, edges, needs = [], [], []
+        tensor_given = record = False
         for a in args:
             if isinstance(a, Tensor):
                 tensor_given = True
-                arrays.append(a.data)
-                needs.append(a._requires_grad)
-                record = record or a._requires_grad
+                data = a.data
+                arrays.append(data)
+                if a._requires_grad:
+                    record = True
+                    edges.append((a.grad_fn or a, a._output_nr, data.shape, data.dtype))
+                    needs.append(True)
+                    continue
             else:
                 arrays.append(a)
-                needs.append(False)
-        needs = tuple(needs)
-        node = Node(cls, needs) if record and _mode.enabled else None
-        ctx = node or _Unrecorded((False,) * len(args))
+            edges.append(None)
+            needs.append(False)
+        node = Node(cls, edges, tuple(needs)) if record and _mode.enabled else None
         try:
             if cls._takes_arrays or not tensor_given:
-                result = cls.forward(ctx, *arrays)
+                result = cls.forward(node or _Unrecorded(len(args)), *arrays)
             else:
                 previous, _mode.enabled = _mode.enabled, False
                 try:
-                    result = cls.forward(ctx, *args)
+                    result = cls.forward(node or _Unrecorded(len(args)), *args)
                 finally:
                     _mode.enabled = previous
         except Exception as error:
             raise _named(error, cls.__name__, args) from None
         if not tensor_given:
             return result  # plain values in, plain values out
-        several = type(result) is tuple
-        results = result if several else (result,)
-        outputs = tuple([_wrap(r, node, i, args, arrays) for i, r in enumerate(results)])
-        if node is not None:
-            _connect(node, args, arrays, results, outputs)
-        return outputs if several else outputs[0]
+        if type(result) is tuple:
+            outputs = tuple([_wrap(r, node, i, args, arrays) for i, r in enumerate(result)])
+            if node is not None:
+                node.outputs_meta = tuple([(o.data.shape, o.data.dtype) for o in outputs])
+                if node._saved:
+                    _check_saved(node, args, arrays, result, outputs)
+            return outputs
+        output = _wrap(result, node, 0, args, arrays)
+        if node is not None and node._saved:
+            _check_saved(node, args, arrays, (result,), (output,))
+        return output
 
 
 class Primitive(Function):
@@ -216,33 +220,33 @@ def _wrap(value: Any, node: Node | None, output_nr: int, args: tuple, arrays: li
     is seen by both."""
     if type(value) is not np.ndarray:
         value = value.data if isinstance(value, Tensor) else np.asarray(value)
+    output = _new_tensor(Tensor)
+    output.data = value
+    output._grad = output._hooks = None
     if node is None or value.dtype.kind != "f":  # integer and boolean results have no gradient
-        output = Tensor._make(value, False, None, output_nr)
+        output._requires_grad, output.grad_fn, output._output_nr = False, None, 0
     else:
-        output = Tensor._make(value, True, node, output_nr)
+        output._requires_grad, output.grad_fn, output._output_nr = True, node, output_nr
     base = value.base
-    for a, array in zip(args, arrays):
-        if isinstance(a, Tensor) and (array is value or base is not None and (
-                base is array or base is array.base)):
-            output._version = a._version
-            break
+    if base is not None or not node or not node.fn._takes_arrays:
+        for a, array in zip(args, arrays):
+            if (array is value or base is not None and (base is array or base is array.base)) \
+                    and isinstance(a, Tensor):
+                output._version = a._version
+                return output
+    output._version = [0]
     return output
 
 
-def _connect(node: Node, args: tuple, arrays: list, results: tuple,
-             outputs: tuple[Tensor, ...]) -> None:
-    """Record an edge to each input that needs a gradient, and check in what forward saved:
-    inputs and outputs become references with their versions noted (the first unclaimed
-    input, so that in x * y with y sharing x's data each keeps its own); arrays the caller
-    still holds (a non-tensor argument, or a view of an argument) become snapshots."""
-    edges = []
-    for a, need in zip(args, node.needs_input_grad):
-        edges.append((a.grad_fn or a, a._output_nr, a.data.shape, a.data.dtype) if need else None)
-    node.edges = edges
-    if len(outputs) > 1:
-        node.outputs_meta = tuple([(o.data.shape, o.data.dtype) for o in outputs])
-    if not node._saved:
-        return
+_new_tensor = object.__new__
+
+
+def _check_saved(node: Node, args: tuple, arrays: list, results: tuple,
+                 outputs: tuple[Tensor, ...]) -> None:
+    """Check in what forward saved: inputs and outputs become references with their versions
+    noted (the first unclaimed input, so that in x * y with y sharing x's data each keeps its
+    own); arrays the caller still holds (a non-tensor argument, or a view of an argument)
+    become snapshots."""
     references, versions, claimed = [], [], set()
     for value in node._saved:
         version = None

@@ -132,7 +132,7 @@ def _run(name: str, a: np.ndarray, b: np.ndarray | None = None,
     out = np.empty(a.shape, a.dtype, order=order)
     if out.size == 0:
         return out
-    args = (a.ravel(order), b.ravel(order), out.ravel(order), a.dtype.type(param))
+    args = (a.ravel(order), _flat(b, order), out.ravel(order), a.dtype.type(param))
     if out.size < _PARALLEL_MIN_SIZE or _forked:
         _compiled(name, parallel=False)(*args)
     else:
@@ -140,6 +140,14 @@ def _run(name: str, a: np.ndarray, b: np.ndarray | None = None,
             _threads_used.set()
             _compiled(name, parallel=True)(*args, _numba.get_num_threads())
     return out
+
+
+def _flat(b: np.ndarray, order: str) -> np.ndarray:
+    """`b` as a 1-D array. One value broadcast to every element (the gradient of a sum) stays
+    a stride-0 view: ravel() would first write it out in full (16 MiB for 4M float32)."""
+    if b.ndim and b.size > 1 and not any(b.strides):
+        return np.lib.stride_tricks.as_strided(b, (b.size,), (0,))
+    return b.ravel(order)
 
 
 # One parallel launch at a time: Numba's workqueue threading layer (its fallback when neither

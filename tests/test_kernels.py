@@ -113,6 +113,22 @@ def test_backward_pairs_elements_across_layouts(name):
     _check(name, [np.asfortranarray(y), g[::-1]], np.float64)
 
 
+@pytest.mark.parametrize("name", [n for n in KERNELS if KERNELS[n][2] == 2])
+def test_backward_of_a_broadcast_gradient_does_not_write_it_out(name):
+    """The gradient of a sum is one value broadcast to every element: the kernel reads it in
+    place, allocating only its output (ravel() used to copy the whole broadcast first)."""
+    import tracemalloc
+
+    y, _ = _inputs(name, (256, 1024), np.float32)
+    g = np.broadcast_to(np.float32(0.7), y.shape)
+    _check(name, [y, g], np.float32)
+    tracemalloc.start()
+    KERNELS[name][0](y, g)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1.5 * y.nbytes, f"{name}: peak {peak} bytes for a {y.nbytes}-byte output"
+
+
 def test_read_only_inputs():
     y, g = _inputs("tanh_backward", (5, 4), np.float32)
     y.flags.writeable = g.flags.writeable = False

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..blas import matmul
 from ..function import Primitive
 from ..tensor import Tensor
 from .activations import Sigmoid
@@ -22,7 +23,7 @@ class Linear(Primitive):
     def forward(ctx: Any, x: np.ndarray, weight: np.ndarray,
                 bias: np.ndarray | None) -> np.ndarray:
         ctx.save_for_backward(x, weight)
-        y = x @ weight.T
+        y = matmul(x, weight.T)
         if bias is not None:
             y += bias
         return y
@@ -35,8 +36,8 @@ class Linear(Primitive):
             grad_rows, x = grad.reshape(-1, weight.shape[0]), x.reshape(-1, weight.shape[1])
         else:
             grad_rows = grad
-        grad_x = grad @ weight if need_x else None
-        grad_weight = grad_rows.T @ x if need_weight else None
+        grad_x = matmul(grad, weight) if need_x else None
+        grad_weight = matmul(grad_rows.T, x) if need_weight else None
         grad_bias = grad_rows.sum(axis=0) if need_bias else None
         return grad_x, grad_weight, grad_bias
 

@@ -1,9 +1,10 @@
-"""Matrix products through BLAS."""
+"""Matrix products through BLAS (`autograd.blas` sizes its threads to each product)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..blas import matmul
 from ..function import Primitive
 from ..tensor import Tensor
 
@@ -27,7 +28,7 @@ class MatMul(Primitive):
             raise ValueError(f"MatMul: operands must have at least one dimension; got "
                              f"shapes {np.shape(a)} and {np.shape(b)}")
         ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+        return matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -42,9 +43,9 @@ class MatMul(Primitive):
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            grad_a = grad @ _matrix_transpose(b2)
+            grad_a = matmul(grad, _matrix_transpose(b2))
             grad_a = grad_a.squeeze(-2) if a_vector else grad_a
         if need_b:
-            grad_b = _matrix_transpose(a2) @ grad
+            grad_b = matmul(_matrix_transpose(a2), grad)
             grad_b = grad_b.squeeze(-1) if b_vector else grad_b
         return grad_a, grad_b

@@ -1,0 +1,64 @@
+"""Matrix products through BLAS, on one thread where a second one cannot pay off.
+
+After a multi-threaded call OpenBLAS's threads keep spinning, waiting for the next one. For
+the small products of the course's models a second thread saves next to nothing, and when
+another process keeps a core busy the spinning threads fight it for that core: `train.py`
+took 5-41 s (median 22) on 2 cores with one busy, against 4-6.5 s with one BLAS thread. So a
+product of fewer than `SERIAL_BELOW` multiply-adds runs with OpenBLAS's thread count set to 1
+for the calling thread (`openblas_set_num_threads_local`), restored right after; larger ones
+use every thread. Below OpenBLAS's own threshold (4 * 65536 multiply-adds) it is serial anyway,
+so nothing is switched. Without an OpenBLAS that has the call, products run as NumPy runs them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+SERIAL_BELOW = 1 << 24  # multiply-adds, about 256 x 256 x 256
+_OPENBLAS_SERIAL_BELOW = 4 * 65536  # OpenBLAS's GEMM_MULTITHREAD_THRESHOLD * SMP_THRESHOLD_MIN
+
+
+def _find_set_threads_local() -> Any:
+    """OpenBLAS's `openblas_set_num_threads_local`, from the library NumPy loaded, or None."""
+    numpy_dir = os.path.dirname(np.__file__)
+    candidates = glob.glob(os.path.join(numpy_dir, os.pardir, "numpy.libs", "*openblas*"))
+    candidates += glob.glob(os.path.join(numpy_dir, ".dylibs", "*openblas*"))
+    try:
+        with open("/proc/self/maps") as maps:
+            candidates += sorted({line.split()[-1] for line in maps if "openblas" in line})
+    except OSError:
+        pass
+    for path in candidates:
+        try:
+            function = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        function.argtypes, function.restype = [ctypes.c_int], ctypes.c_int
+        return function
+    return None
+
+
+_set_threads_local = _find_set_threads_local()
+
+
+def matmul(a: Any, b: Any) -> Any:
+    """np.matmul(a, b) (arrays, or tensors under create_graph), on one BLAS thread when the
+    product is too small for two."""
+    shape_a, shape_b = a.shape, b.shape
+    rows = shape_a[-2] if len(shape_a) > 1 else 1
+    columns = shape_b[-1] if len(shape_b) > 1 else 1
+    batch = math.prod(np.broadcast_shapes(shape_a[:-2], shape_b[:-2]))
+    work = batch * rows * columns * shape_a[-1]
+    if _set_threads_local is None or not _OPENBLAS_SERIAL_BELOW <= work < SERIAL_BELOW:
+        return np.matmul(a, b)
+    previous = _set_threads_local(1)
+    try:
+        return np.matmul(a, b)
+    finally:
+        _set_threads_local(previous)

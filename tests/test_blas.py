@@ -1,0 +1,47 @@
+"""BLAS threads sized to the product: one thread for products too small for two."""
+
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd import blas
+from nn import functional as F
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Record the thread counts the products ask OpenBLAS for."""
+    asked = []
+
+    def set_threads_local(n):
+        asked.append(n)
+        return 7  # the "previous" count, which must be restored
+
+    monkeypatch.setattr(blas, "_set_threads_local", set_threads_local)
+    return asked
+
+
+@pytest.mark.parametrize(("m", "k", "n", "expected"), [
+    (8, 8, 8, []),  # OpenBLAS runs it on one thread anyway: nothing switched
+    (128, 64, 256, [1, 7]),  # train.py's layers: one thread, then the previous count back
+    (512, 512, 512, []),  # large enough for every thread
+])
+def test_products_too_small_for_two_threads_run_on_one(calls, m, k, n, expected):
+    a, b = np.ones((m, k), np.float32), np.ones((k, n), np.float32)
+    np.testing.assert_array_equal(blas.matmul(a, b), np.full((m, n), k, np.float32))
+    assert calls == expected
+
+
+def test_the_engine_products_go_through_it(calls):
+    x = ag.ones(128, 64, requires_grad=True)
+    w = ag.ones(256, 64, requires_grad=True)
+    F.linear(x, w).sum().backward()
+    (x @ w.T).sum().backward()
+    assert calls.count(1) == 6  # forward, grad_x and grad_w of each
+
+
+def test_the_openblas_call_is_found_here():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not any(i["internal_api"] == "openblas" for i in threadpoolctl.threadpool_info()):
+        pytest.skip("NumPy here does not use OpenBLAS")
+    assert blas._set_threads_local is not None

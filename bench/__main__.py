@@ -5,7 +5,7 @@ import importlib
 
 from bench.common import THREADS, load_torch
 
-SECTIONS = ["engine", "activations", "mlp", "viz"]
+SECTIONS = ["engine", "activations", "mlp", "loaded", "viz"]
 
 
 def section(name: str) -> str:

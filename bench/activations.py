@@ -1,5 +1,9 @@
 """The activation kernels: forward + backward on 4M float32 elements, and first-use latency.
 
+Measured twice: the kernels alone, and through the engine as a user runs them
+(`f(x).sum().backward()`: the backward gets the sum's broadcast gradient, and the engine's
+bookkeeping is included), each beside PyTorch doing the same.
+
 For each activation: ours (autograd.kernels), PyTorch through its autograd (`y = f(x);
 y.backward(g)` with x requiring grad, at the same thread count), and the best plain NumPy
 expression I found (single-threaded, as NumPy is; its temporaries each cost page faults). The
@@ -97,6 +101,32 @@ def _torch_cases(torch, x, g):
     return {name: case(fn) for name, fn in functions.items()}
 
 
+def _through_engine(library, x):
+    """`f(x).sum().backward()` with x a leaf that requires grad, in autograd or PyTorch."""
+    import autograd as ag
+
+    if library is ag:
+        leaf = ag.Tensor(x, requires_grad=True)
+        functions = {"sigmoid": ag.Tensor.sigmoid, "tanh": ag.Tensor.tanh,
+                     "relu": ag.Tensor.relu,
+                     "leaky_relu": lambda t: t.leaky_relu(SLOPE),
+                     "elu": lambda t: t.elu(ALPHA)}
+    else:
+        f = library.nn.functional
+        leaf = library.from_numpy(x).requires_grad_()
+        functions = {"sigmoid": library.sigmoid, "tanh": library.tanh, "relu": library.relu,
+                     "leaky_relu": lambda t: f.leaky_relu(t, SLOPE),
+                     "elu": lambda t: f.elu(t, ALPHA)}
+
+    def case(fn):
+        def run():
+            leaf.grad = None
+            fn(leaf).sum().backward()
+        return run
+
+    return {name: case(fn) for name, fn in functions.items()}
+
+
 def _floor_seconds() -> float:
     """A copy moving the bytes of a forward pass (N in, N out) plus one moving those of a
     backward pass (1.5N in, 1.5N out), each timed alone (like the passes, it may find part of
@@ -185,4 +215,14 @@ def run() -> None:
     table.add("memory floor (80 MiB moved)", floor, None, None)
     table.print()
     print("ours / memory floor: " + ", ".join(ratios))
+
+    import autograd as ag
+    engine = Table("activations through the engine: f(x).sum().backward(), 4M float32",
+                   "ms", 1e3)
+    ours_cases = _through_engine(ag, x)
+    torch_engine = _through_engine(torch, x) if torch else {}
+    for name, ours in ours_cases.items():
+        engine.add(name, median_seconds(ours),
+                   median_seconds(torch_engine[name]) if torch else None, None)
+    engine.print()
     _first_use()

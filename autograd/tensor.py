@@ -393,22 +393,37 @@ class Tensor:
     def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         return self.var(axis, keepdims, ddof).sqrt()
 
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """log(sum(exp(x))), computed as m + log(sum(exp(x - m))) with m = max(x), a
-        constant, so that nothing overflows; the gradient is softmax(x)."""
-        axis = ops.as_axis(axis, self.ndim, "logsumexp")
+    def _minus_max(self, axis: Any, op: str) -> tuple[Tensor, np.ndarray, Any]:
+        """(x - m, m, axis) with m = max(x) along axis taken as a constant (0 where it is not
+        finite): the shifted values are exact near the max, so nothing overflows and
+        nothing rounds at the logits' magnitude; the results do not depend on m."""
+        if self.dtype.kind != "f":
+            raise TypeError(f"{op}: needs a floating-point tensor; got dtype {self.dtype} "
+                            f"(shape {self.shape}); convert it with astype first")
+        axis = ops.as_axis(axis, self.ndim, op)
         shift = np.max(self.data, axis=axis, keepdims=True, initial=-np.inf)
         shift = np.where(np.isfinite(shift), shift, 0).astype(self.dtype)
-        out = (self - shift).exp().sum(axis, keepdims=True).log() + shift
+        return self - shift, shift, axis
+
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """log(sum(exp(x))), computed as m + log(sum(exp(x - m))) with m = max(x), so that
+        nothing overflows; the gradient is softmax(x)."""
+        shifted, shift, axis = self._minus_max(axis, "logsumexp")
+        out = shifted.exp().sum(axis, keepdims=True).log() + shift
         return out if keepdims else out.reshape(ops.reduced_shape(self.shape, axis))
 
     def softmax(self, axis: int = -1) -> Tensor:
-        """exp(x - logsumexp(x)): stable for any magnitude of x."""
-        return (self - self.logsumexp(axis, keepdims=True)).exp()
+        """exp(s) / sum(exp(s)) with s = x - max(x): exact to a few ulps for logits of any
+        magnitude (equal logits give exactly 1/n)."""
+        shifted, _, axis = self._minus_max(axis, "softmax")
+        exps = shifted.exp()
+        return exps / exps.sum(axis, keepdims=True)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
-        """x - logsumexp(x): stable for any magnitude of x."""
-        return self - self.logsumexp(axis, keepdims=True)
+        """s - log(sum(exp(s))) with s = x - max(x): exact to a few ulps for logits of any
+        magnitude (equal logits give exactly -log n)."""
+        shifted, _, axis = self._minus_max(axis, "log_softmax")
+        return shifted - shifted.exp().sum(axis, keepdims=True).log()
 
     # ---- shape --------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:

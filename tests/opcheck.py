@@ -25,6 +25,39 @@ def check_op(fn: Callable, reference: Callable, arrays: list[np.ndarray],
     _check_direction(fn, tensors, atol, rtol)
     if second_order:
         assert ag.gradgradcheck(fn, tensors, atol=atol, rtol=rtol)
+    _check_float32(fn, arrays)
+
+
+FLOAT32_ULPS = 4
+
+
+def _check_float32(fn: Callable, arrays: list[np.ndarray]) -> None:
+    """The op in float32 against the same op in float64 on the same (float32-rounded) inputs,
+    forward and first-order VJP, within FLOAT32_ULPS float32 ulps of the largest magnitude
+    involved (the result's, and for the forward also the inputs': a sum that cancels is
+    exact only to the ulps of its terms). Only the op's own rounding counts, not the inputs'."""
+    singles = [a.astype(np.float32) for a in arrays]
+    results, u = [], None
+    for dtype in (np.float32, np.float64):
+        tensors = [ag.Tensor(a.astype(dtype), requires_grad=True) for a in singles]
+        out = fn(*tensors)
+        if u is None:
+            u = np.random.default_rng(3).standard_normal(out.shape).astype(np.float32)
+        grads = ag.grad(out, tensors, grad_outputs=ag.Tensor(u.astype(dtype)), allow_unused=True)
+        results.append([out, *grads])
+    inputs_scale = max(float(np.max(np.abs(a), initial=0)) for a in singles)
+    names = ["forward", *[f"VJP of input {i}" for i in range(len(arrays))]]
+    for name, single, double in zip(names, *results):
+        if double is None:
+            assert single is None, name
+            continue
+        assert single.dtype == np.float32, f"{name}: float32 inputs gave {single.dtype}"
+        scale = float(np.max(np.abs(double.data), initial=np.finfo(np.float32).tiny))
+        if name == "forward":
+            scale = max(scale, inputs_scale)
+        error = np.max(np.abs(single.data - double.data), initial=0)
+        error_ulps = error / (np.finfo(np.float32).eps * scale)
+        assert error_ulps <= FLOAT32_ULPS, f"{name}: float32 is {error_ulps:.1f} ulps off float64"
 
 
 def _check_direction(fn: Callable, tensors: list[ag.Tensor], atol: float, rtol: float,
@@ -67,6 +100,12 @@ def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarr
 def distinct(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """No ties, so max/min have one winner and finite differences see a smooth function."""
     return rng.permutation(np.prod(shape, dtype=int)).reshape(shape) * 0.37 + 0.1
+
+
+def large_logits(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Logits around 1e4, where float32's ulp is about 1e-3: softmax must subtract the max
+    before anything rounds."""
+    return 1e4 + rng.standard_normal(shape)
 
 
 UNARY = [(3, 4), (5,), (), (2, 3, 2)]
@@ -133,6 +172,11 @@ OPS: list[Op] = [
     Op("softmax_axis0", lambda a: a.softmax(axis=0), lambda a: _softmax(a, axis=0), [((3, 4),)]),
     Op("log_softmax", lambda a: a.log_softmax(axis=1), lambda a: np.log(_softmax(a, axis=1)),
        [((3, 4),), ((2, 3, 2),)]),
+    Op("softmax_large_logits", lambda a: a.softmax(), _softmax, [((3, 4),)], large_logits),
+    Op("log_softmax_large_logits", lambda a: a.log_softmax(),
+       lambda a: np.log(_softmax(a)), [((3, 4),)], large_logits),
+    Op("logsumexp_large_logits", lambda a: a.logsumexp(axis=-1),
+       lambda a: _logsumexp(a, axis=-1), [((3, 4),)], large_logits),
     Op("reshape", lambda a: a.reshape(4, 3), lambda a: a.reshape(4, 3), [((3, 4),), ((2, 6),)]),
     Op("transpose", lambda a: a.transpose(2, 0, 1), lambda a: a.transpose(2, 0, 1),
        [((2, 3, 4),)]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import textwrap
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,10 +31,18 @@ GRAD_BANDS = [
 ]
 NAN_FILL = ("#a50f15", "white", "NaN / Inf")
 ZERO_FILL = ("#000000", "white", "exactly 0")
+CANCELLED_FILL = ("#d9d9d9", "black", "grey, dashed: no gradient by construction: the parameter "
+                  "shifts a tensor whose mean is subtracted next (a bias before BatchNorm), so "
+                  "it cannot change the loss and its gradient is 0 up to rounding; harmless "
+                  "(bias=False drops it)")
 PLAIN_FILL = "#eeeeee"  # no gradient shown
 ALERT_COLOUR = "#ff7f00"
 NAN_COLOUR = "#d7191c"
-FONT = "Helvetica"
+# Boxes are sized with graphviz-pure's table of Verdana's widths (for Helvetica it assumes
+# Helvetica's, and Linux viewers draw the wider DejaVu Sans: text ran out of the boxes).
+# Verdana is the widest common sans, so the text fits whatever font a viewer substitutes.
+FONT = "Verdana"
+LEGEND_COLUMNS = 120  # characters per legend line
 
 
 def draw_graph(root: Tensor, params: Any = None, show_grads: bool = False, *,
@@ -240,6 +249,16 @@ class _Drawing:
                 tips.append(f"module {item.module}")
         fill, font = self._fill(norm if self.show_grads else None,
                                 all(i.grad_finite for i in items))
+        for item in items:
+            if not item.cancelled:
+                continue
+            if len(items) == 1:
+                fill, font = CANCELLED_FILL[:2]
+                attrs["style"] = "filled,dashed"
+                lines.append("<I>no gradient by construction</I>")
+            else:
+                short = item.name.rpartition(".")[2]
+                lines.append(f"<I>{html.escape(short)}: no gradient by construction</I>")
         attrs.update(fillcolor=fill, fontcolor=font)
         if any(i.alert for i in items):
             attrs.update(color=ALERT_COLOUR, penwidth="3")
@@ -304,6 +323,8 @@ class _Drawing:
             rows.append([_cell(text, fill, font) for _, fill, font, text in GRAD_BANDS]
                         + [_cell(ZERO_FILL[2], *ZERO_FILL[:2]),
                            _cell(NAN_FILL[2], *NAN_FILL[:2]), _cell("no gradient")])
+            if any(i.cancelled for i in self.facts.items):
+                rows.append([_cell(CANCELLED_FILL[2], *CANCELLED_FILL[:2], span=width)])
             if self.root_size != 1:
                 rows.append([_cell("the output is not a scalar: gradients of its sum",
                                    span=width)])
@@ -327,8 +348,10 @@ class _Drawing:
 
 
 def _cell(text: str, fill: str = "#ffffff", font: str = "black", span: int = 1) -> str:
+    """A legend cell; long text wraps, so that the legend is no wider than its colour row."""
+    lines = "<BR/>".join(html.escape(line) for line in textwrap.wrap(text, LEGEND_COLUMNS))
     return (f"<TD BGCOLOR=\"{fill}\" COLSPAN=\"{span}\"><FONT COLOR=\"{font}\">"
-            f"{html.escape(text)}</FONT></TD>")
+            f"{lines}</FONT></TD>")
 
 
 def _describe(outputs: list[tuple[tuple[int, ...], Any]]) -> str:

@@ -39,6 +39,7 @@ class Item:
     value_finite: bool | None = None  # None: the forward value is unknown (not saved)
     stats: str = ""  # e.g. "saturated 63%" on activations
     alert: bool = False  # an activation mostly saturated or dead
+    cancelled: bool = False  # a parameter whose gradient is zero by construction
     module: str | None = None  # dotted module path ("" or None: outside every module)
 
     @property
@@ -365,6 +366,63 @@ def traced_types(items: list[Item]) -> dict[str, str]:
     return types
 
 
+# ---- parameters with no gradient by construction ----------------------------------------
+
+# A parameter's gradient is cancelled when it is below this share of the gradient arriving at
+# the op it feeds: an exact cancellation leaves only rounding (float32: about 1e-7).
+CANCELLED_SHARE = 1e-4
+
+
+def mark_cancelled(items: list[Item], root: Item) -> None:
+    """Mark the leaves whose gradient is zero by construction: a bias before BatchNorm.
+
+    Both a structural and a numerical test must hold. Structure: every path from the leaf to
+    the root passes an op that subtracts a mean of its own input (BatchNorm's x - mean(x)),
+    which cancels any shift along the averaged axis. Numbers: the leaf's gradient is below
+    CANCELLED_SHARE of the gradient at the op it feeds, which a healthy one is not (a weight
+    before BatchNorm passes the first test and fails this one). Structure alone would mark
+    such weights, numbers alone a gradient that vanished for any other reason.
+    """
+    consumers: dict[int, list[Item]] = {}
+    by_key = {id(item.key): item for item in items}
+    for item in items:
+        for key in item.inputs:
+            consumers.setdefault(id(key), []).append(item)
+    centring = {id(item) for item in items if _subtracts_own_mean(item, by_key)}
+    for item in items:
+        if not item.is_leaf or item.grad_norm is None or id(item.key) not in consumers:
+            continue
+        arriving = [c.grad_norm for c in consumers[id(item.key)] if c.grad_norm is not None]
+        if not arriving or item.grad_norm > CANCELLED_SHARE * max(arriving):
+            continue
+        stack, seen, reaches_root = [item], {id(item)}, False
+        while stack and not reaches_root:  # forward from the leaf, stopping at mean removal
+            current = stack.pop()
+            reaches_root = current is root
+            for after in consumers.get(id(current.key), ()):
+                if id(after) not in seen and id(after) not in centring:
+                    seen.add(id(after))
+                    stack.append(after)
+        item.cancelled = not reaches_root
+
+
+def _subtracts_own_mean(item: Item, by_key: dict[int, Item]) -> bool:
+    """A fused BatchNorm op, or Sub(x, m) with m = Sum(x) / n (or * 1/n) or Mean(x)."""
+    if "batchnorm" in item.name.lower().replace("_", ""):
+        return True
+    if item.name != "Sub" or len(item.inputs) != 2:
+        return False
+    x, m = item.inputs
+    mean = by_key[id(m)]
+    if mean.name in ("Div", "Mul") and len(mean.inputs) == 1:  # a sum divided by a constant
+        mean = by_key[id(mean.inputs[0])]
+        if mean.name != "Sum":
+            return False
+    elif mean.name != "Mean":
+        return False
+    return len(mean.inputs) == 1 and mean.inputs[0] is x
+
+
 # ---- everything -------------------------------------------------------------------------
 
 
@@ -374,6 +432,7 @@ def gather(root: Tensor, names: dict[int, str], show_grads: bool) -> Facts:
     facts = Facts(items, items[-1], "none")
     if show_grads:
         facts.grads = gradient_norms(root, items)
+        mark_cancelled(items, facts.root)
     values = forward_values(items, root)
     for item in items:
         if not item.is_leaf:

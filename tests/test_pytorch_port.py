@@ -3,7 +3,6 @@ becomes `ag.X`, `torch.nn` `nn`, `torch.optim` `optim`, `torch.utils.data`
 `autograd.utils.data`), run, and checked against the same computation written by hand in
 NumPy."""
 
-import importlib.util
 import re
 
 import numpy as np
@@ -94,7 +93,6 @@ def polynomial_fit_in_numpy(steps: int) -> list[float]:
     return [float(a), float(b), float(c), float(d), float(loss)]
 
 
-@pytest.mark.xfail(strict=True, reason="needs core: Functions get tensors")
 def test_polynomial_fit_with_a_custom_function_and_sgd():
     steps = 300
     result = run(POLYNOMIAL_FIT, steps=steps)["result"]
@@ -168,8 +166,6 @@ def mlp_in_numpy(features, labels, weights: dict, epochs: int):
     return float((predicted == labels).mean()), params
 
 
-@pytest.mark.xfail(importlib.util.find_spec("autograd.utils") is None, strict=True,
-                   reason="needs autograd.utils.data (DataLoader: the interop-nn helper)")
 def test_mlp_classifier_with_a_dataloader_cross_entropy_and_a_scheduler():
     features, labels = blobs(np.random.default_rng(1))
     epochs = 6

@@ -220,7 +220,8 @@ def describe(args: argparse.Namespace, sizes: Sequence[int], lr: float) -> str:
     return (f"{args.optimizer} lr={lr:g} schedule={args.schedule}, "
             f"{'-'.join(map(str, sizes))} {args.activation} init={args.init}, "
             f"BatchNorm {'off' if args.no_batchnorm else 'on'}, dropout {args.dropout:g}, "
-            f"batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}")
+            f"batch {args.batch_size}, {args.epochs} epoch{'' if args.epochs == 1 else 's'}, "
+            f"seed {args.seed}")
 
 
 def distinct_units(model: nn.Module) -> list[tuple[int, int]]:

@@ -5,7 +5,8 @@
 
 Rendering needs no system Graphviz: `dot` is used when on PATH, else the `graphviz-pure`
 executable installed with the package. Fill colours show each tensor's gradient norm relative
-to the loss's, borders mark saturated or dead activations and the first NaN/Inf, and ops are
+to the loss's (grey and dashed: a parameter with no gradient by construction, as a bias before
+BatchNorm), borders mark saturated or dead activations and the first NaN/Inf, and ops are
 grouped into one box per module (`trace_modules` makes the boxes exact).
 
 The submodules load on first use, so `import autograd` does not pay for `graphviz`.

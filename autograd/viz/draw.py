@@ -52,12 +52,13 @@ def draw_graph(root: Tensor, params: Any = None, show_grads: bool = False, *,
 
     One node per operation (its name, output shape and dtype) and per leaf (its name from
     `params`: a dict, `module.named_parameters()`, or the module itself); with `show_grads`
-    each tensor's gradient norm, and fill colours comparing it with the loss's. Activations
-    show their saturated (sigmoid, tanh, ELU) or zero (ReLU) share. Ops sit in one box per
-    module (see `trace_modules` for exact boxes). `collapse` draws boxes as single nodes:
-    True the innermost ones, an int n the modules n levels down (1: the model's children),
-    or an iterable of module names. Past `max_nodes` nodes, those farthest from `root` are
-    left out and a note says so.
+    each tensor's gradient norm, and fill colours comparing it with the loss's; a parameter
+    with no gradient by construction (a bias before BatchNorm) is grey and dashed instead.
+    Activations show their saturated (sigmoid, tanh, ELU) or zero (ReLU) share. Ops sit in
+    one box per module (see `trace_modules` for exact boxes). `collapse` draws boxes as single
+    nodes: True the innermost ones, an int n the modules n levels down (1: the model's
+    children), or an iterable of module names. Past `max_nodes` nodes, those farthest from
+    `root` are left out and a note says so.
 
     Gradients of intermediate tensors and activation statistics need the graph's saved
     values: draw before `backward()` or after `backward(retain_graph=True)`. Drawing after a

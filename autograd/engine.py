@@ -96,7 +96,12 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
             else:
                 if node.hooks or node.retained or wanted:
                     _observe_output_gradients(node, grads, wanted, captured)
-                input_grads = _call_backward(node, grads, create_graph)
+                if len(grads) == 1 and node.fn._takes_arrays:  # the common case, inline
+                    input_grads = node.fn.backward(node, grads[0])
+                    if type(input_grads) is not tuple or len(input_grads) != len(edges):
+                        input_grads = _checked_count(node, input_grads)
+                else:
+                    input_grads = _call_backward(node, grads, create_graph)
             if not keep_graph:  # release the saved values
                 node._saved = node._versions = ()
                 node._freed = True
@@ -209,6 +214,11 @@ def _call_backward(node: Node, grads: list, create_graph: bool) -> tuple:
         result = fn.backward(node, *grads)
     else:
         result = fn.backward(node, *[Tensor._make(g, False, None, 0) for g in grads])
+    return _checked_count(node, result)
+
+
+def _checked_count(node: Node, result: Any) -> tuple:
+    """A VJP's result as a tuple of one gradient per input, or an error naming the op."""
     if type(result) is not tuple:
         result = (result,)
     if len(result) != len(node.edges):

@@ -247,16 +247,17 @@ def _check_saved(node: Node, args: tuple, arrays: list, results: tuple,
     noted (the first unclaimed input, so that in x * y with y sharing x's data each keeps its
     own); arrays the caller still holds (a non-tensor argument, or a view of an argument)
     become snapshots."""
-    references, versions, claimed = [], [], set()
+    references, versions, claimed = [], [], []
     for value in node._saved:
         version = None
         if isinstance(value, (np.ndarray, Tensor)):
-            for i, a in enumerate(args):
-                if (value is a or value is arrays[i]) and i not in claimed \
-                        and isinstance(a, Tensor):
-                    claimed.add(i)
-                    value, version = a, a._version[0]
-                    break
+            for i, array in enumerate(arrays):
+                if (value is array or value is args[i]) and i not in claimed:
+                    if isinstance(args[i], Tensor):
+                        claimed.append(i)
+                        value = args[i]
+                        version = value._version[0]
+                        break
             else:
                 for i, result in enumerate(results):
                     if value is result:

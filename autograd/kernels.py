@@ -132,7 +132,8 @@ def _run(name: str, a: np.ndarray, b: np.ndarray | None = None,
     out = np.empty(a.shape, a.dtype, order=order)
     if out.size == 0:
         return out
-    args = (a.ravel(order), _flat(b, order), out.ravel(order), a.dtype.type(param))
+    flat = a.ravel(order)
+    args = (flat, flat if b is a else _flat(b, order), out.ravel(order), a.dtype.type(param))
     if out.size < _PARALLEL_MIN_SIZE or _forked:
         _compiled(name, parallel=False)(*args)
     else:

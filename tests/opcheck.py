@@ -33,9 +33,11 @@ FLOAT32_ULPS = 4
 
 def _check_float32(fn: Callable, arrays: list[np.ndarray]) -> None:
     """The op in float32 against the same op in float64 on the same (float32-rounded) inputs,
-    forward and first-order VJP, within FLOAT32_ULPS float32 ulps of the largest magnitude
-    involved (the result's, and for the forward also the inputs': a sum that cancels is
-    exact only to the ulps of its terms). Only the op's own rounding counts, not the inputs'."""
+    forward and first-order VJP, within FLOAT32_ULPS float32 ulps of the magnitudes summed:
+    the inputs' for the forward (a sum that cancels is exact only to the ulps of its terms),
+    and for a VJP sum_j |u_j| |J_ji|, from the float64 Jacobian (a gradient summed over
+    broadcast or contracted axes is exact only to the ulps of its terms). Only the op's own
+    rounding counts, not the inputs'."""
     singles = [a.astype(np.float32) for a in arrays]
     results, u = [], None
     for dtype in (np.float32, np.float64):
@@ -46,18 +48,33 @@ def _check_float32(fn: Callable, arrays: list[np.ndarray]) -> None:
         grads = ag.grad(out, tensors, grad_outputs=ag.Tensor(u.astype(dtype)), allow_unused=True)
         results.append([out, *grads])
     inputs_scale = max(float(np.max(np.abs(a), initial=0)) for a in singles)
+    term_scales = _vjp_term_scales(fn, tensors, np.abs(u.astype(np.float64)))
     names = ["forward", *[f"VJP of input {i}" for i in range(len(arrays))]]
-    for name, single, double in zip(names, *results):
+    for k, (name, single, double) in enumerate(zip(names, *results)):
         if double is None:
             assert single is None, name
             continue
         assert single.dtype == np.float32, f"{name}: float32 inputs gave {single.dtype}"
         scale = float(np.max(np.abs(double.data), initial=np.finfo(np.float32).tiny))
-        if name == "forward":
-            scale = max(scale, inputs_scale)
+        scale = max(scale, inputs_scale if k == 0 else term_scales[k - 1])
         error = np.max(np.abs(single.data - double.data), initial=0)
         error_ulps = error / (np.finfo(np.float32).eps * scale)
         assert error_ulps <= FLOAT32_ULPS, f"{name}: float32 is {error_ulps:.1f} ulps off float64"
+
+
+def _vjp_term_scales(fn: Callable, tensors: list[ag.Tensor], weights: np.ndarray) -> list[float]:
+    """For each input i, max over its elements of sum_j weights_j |J_ji| (float64)."""
+    out = fn(*tensors)
+    totals = [np.zeros(t.shape) for t in tensors]
+    for j in range(out.data.size):
+        basis = np.zeros(out.shape)
+        basis.reshape(-1)[j] = 1.0
+        rows = ag.grad(out, tensors, grad_outputs=ag.Tensor(basis), retain_graph=True,
+                       allow_unused=True)
+        for total, row in zip(totals, rows):
+            if row is not None:
+                total += weights.reshape(-1)[j] * np.abs(row.data)
+    return [float(np.max(total, initial=0)) for total in totals]
 
 
 def _check_direction(fn: Callable, tensors: list[ag.Tensor], atol: float, rtol: float,

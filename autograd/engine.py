@@ -13,6 +13,10 @@ from .function import Node
 from .grad_mode import set_grad_enabled
 from .tensor import Tensor
 
+# id(leaf) -> hooks called with it once backward() has accumulated its .grad (registered by
+# Tensor.register_post_accumulate_grad_hook; DistributedDataParallel averages gradients so).
+_post_accumulate_hooks: dict[int, list] = {}
+
 
 def backward(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
              retain_graph: bool = False, create_graph: bool = False) -> None:
@@ -145,6 +149,8 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                     leaf._grad = g if leaf._grad is None else leaf._grad + g
                 else:
                     leaf._grad = _accumulated(leaf._grad, g, stored)
+            for hook in list(_post_accumulate_hooks.get(id(leaf), ())):
+                hook(leaf)
     return captured
 
 

@@ -217,6 +217,22 @@ class Tensor:
         hooks.append(hook)
         return HookHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> HookHandle:
+        """Call `hook(self)` each time `backward()` has accumulated this leaf's `.grad` (not
+        after `ag.grad`, which leaves `.grad` alone): how DistributedDataParallel averages."""
+        if not self._requires_grad or self.grad_fn is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor that "
+                               "requires grad accumulates a .grad")
+        import weakref
+
+        from .engine import _post_accumulate_hooks
+        hooks = _post_accumulate_hooks.get(id(self))
+        if hooks is None:  # keyed by id (tensors compare elementwise), dropped with the tensor
+            hooks = _post_accumulate_hooks[id(self)] = []
+            weakref.finalize(self, _post_accumulate_hooks.pop, id(self), None)
+        hooks.append(hook)
+        return HookHandle(hooks, hook)
+
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in `.grad` after backward."""
         import weakref

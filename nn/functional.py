@@ -6,6 +6,7 @@ from the engine; the fused ops (`autograd.ops.fused`) say why they are one op.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -99,17 +100,32 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     with the unbiased variance (times n / (n - 1)) for `running_var`. Otherwise the running
     statistics normalise.
     """
+    return _batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps,
+                       _batch_statistics)
+
+
+def _batch_statistics(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor, int]:
+    """The batch's per-channel mean, x - mean and biased variance (kept dims), and the number
+    of values per channel."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    return mean, centered, (centered * centered).mean(axis=axes, keepdims=True), \
+        x.data.size // x.shape[1]
+
+
+def _batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+                weight: Tensor | None, bias: Tensor | None, training: bool, momentum: float,
+                eps: float, statistics: Callable) -> Tensor:
+    """batch_norm, with the batch statistics from `statistics(x, axes)` (SyncBatchNorm's are
+    over every rank's batch)."""
     given = [t for t in (running_mean, running_var, weight, bias) if t is not None]
     num_features = given[0].shape[0] if given else (x.shape[1] if x.ndim > 1 else 0)
     axes, stat_shape = _channel_axes(x, num_features)
     if training or running_mean is None:
-        count = x.data.size // num_features
+        mean, centered, var, count = statistics(x, axes)
         if count <= 1 and training:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {x.shape}")
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
         y = centered * (var + eps) ** -0.5
         if training and running_mean is not None:
             with ag.no_grad():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -175,9 +176,14 @@ class BatchNorm1d(Module):
             self.num_batches_tracked.data += 1
             if momentum is None:  # cumulative moving average
                 momentum = 1.0 / float(self.num_batches_tracked.data)
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=self.training or not self.track_running_stats,
-                            momentum=0.0 if momentum is None else momentum, eps=self.eps)
+        return F._batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                             self.training or not self.track_running_stats,
+                             0.0 if momentum is None else momentum, self.eps,
+                             self._statistics())
+
+    def _statistics(self) -> Callable:
+        """How batch statistics are computed (SyncBatchNorm's span every rank's batch)."""
+        return F._batch_statistics
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -145,6 +145,16 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
+def _all_reduce_sum(a):
+    """In a world of one the sum over ranks is the identity (two ranks: test_distributed.py)."""
+    from autograd import distributed
+    from autograd.ops import AllReduceSum
+
+    if not distributed.is_initialized():
+        distributed.init_process_group()
+    return AllReduceSum.apply(a)
+
+
 OPS: list[Op] = [
     Op("add", lambda a, b: a + b, np.add, BINARY),
     Op("sub", lambda a, b: a - b, np.subtract, BINARY),
@@ -215,6 +225,7 @@ OPS: list[Op] = [
        lambda a, b: np.concatenate([a, b, a], axis=1), [((2, 3), (2, 1))]),
     Op("stack", lambda a, b: ag.stack([a, b], axis=-1), lambda a, b: np.stack([a, b], axis=-1),
        [((2, 3), (2, 3))]),
+    Op("all_reduce_sum", _all_reduce_sum, lambda a: a, [((3, 4),), ((),)]),
 ]
 
 REDUCTIONS: list[Op] = []

@@ -21,6 +21,7 @@ from .activations import (
     TanhGrad,
 )
 from .arguments import as_axis, as_index, check_device, count, reduced_shape, torch_keywords
+from .collective import AllReduceSum
 from .elementwise import (
     Abs,
     Add,

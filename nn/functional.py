@@ -43,11 +43,13 @@ def tanh(x: Tensor) -> Tensor:
     return x.tanh()
 
 
+@ops.torch_keywords
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along `axis` (computed stably by the engine)."""
     return x.softmax(axis=axis)
 
 
+@ops.torch_keywords
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along `axis`."""
     return x.log_softmax(axis=axis)

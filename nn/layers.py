@@ -107,6 +107,7 @@ class Tanh(Module):
 class Softmax(Module):
     """exp(x) / sum(exp(x)) along `axis`."""
 
+    @ag.ops.torch_keywords  # nn.Softmax(dim=1), as PyTorch spells it
     def __init__(self, axis: int = -1):
         super().__init__()
         self.axis = axis

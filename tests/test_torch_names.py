@@ -357,3 +357,14 @@ def test_from_numpy_shares_memory_and_keeps_the_dtype():
 def test_dtypes_are_numpy_dtypes():
     assert (ag.float32, ag.float64, ag.int64) == (np.float32, np.float64, np.int64)
     assert ag.zeros(2, dtype=ag.float64).dtype == np.float64
+
+
+def test_nn_softmax_and_log_softmax_take_dim():
+    import nn
+    from nn import functional as F
+    x = _x(shape=(2, 3))
+    for torch_style, numpy_style in [(F.softmax(x, dim=0), x.softmax(axis=0)),
+                                     (F.log_softmax(x, dim=0), x.log_softmax(axis=0)),
+                                     (nn.Softmax(dim=0)(x), x.softmax(axis=0)),
+                                     (nn.LogSoftmax(dim=0)(x), x.log_softmax(axis=0))]:
+        np.testing.assert_array_equal(torch_style.data, numpy_style.data)

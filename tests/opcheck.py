@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import autograd as ag
+from nn import functional as F
 
 
 def check_op(fn: Callable, reference: Callable, arrays: list[np.ndarray],
@@ -125,6 +126,7 @@ def large_logits(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray
     return 1e4 + rng.standard_normal(shape)
 
 
+TARGETS = np.array([0, 3, 1])  # class targets for the cross-entropy rows
 UNARY = [(3, 4), (5,), (), (2, 3, 2)]
 BINARY = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 1)), ((), (2, 3)), ((3, 1), (1, 3))]
 AXES = [None, 0, -1, (0, 1)]
@@ -226,6 +228,18 @@ OPS: list[Op] = [
     Op("stack", lambda a, b: ag.stack([a, b], axis=-1), lambda a, b: np.stack([a, b], axis=-1),
        [((2, 3), (2, 3))]),
     Op("all_reduce_sum", _all_reduce_sum, lambda a: a, [((3, 4),), ((),)]),
+    Op("astype", lambda a: a.astype(a.dtype), lambda a: a.copy(), [((3, 4),)]),
+    # The fused layers and losses, against their composed formulas.
+    Op("linear", F.linear, lambda x, w, b: x @ w.T + b,
+       [((4, 3), (2, 3), (2,)), ((2, 4, 3), (2, 3), (2,))]),
+    Op("cross_entropy", lambda x: F.cross_entropy(x, TARGETS),
+       lambda x: -np.mean(np.log(_softmax(x, axis=1))[np.arange(3), TARGETS]), [((3, 4),)]),
+    Op("cross_entropy_sum", lambda x: F.cross_entropy(x, TARGETS, reduction="sum"),
+       lambda x: -np.sum(np.log(_softmax(x, axis=1))[np.arange(3), TARGETS]), [((3, 4),)]),
+    Op("cross_entropy_none", lambda x: F.cross_entropy(x, TARGETS, reduction="none"),
+       lambda x: -np.log(_softmax(x, axis=1))[np.arange(3), TARGETS], [((3, 4),)]),
+    Op("bce_with_logits", F.binary_cross_entropy_with_logits,
+       lambda x, y: np.mean(np.log1p(np.exp(x)) - x * y), [((3, 4), (3, 4))]),
 ]
 
 REDUCTIONS: list[Op] = []

@@ -20,6 +20,7 @@ writes the tensor in place and returns it.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +56,12 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
 
 
+def _check_tensor(tensor: Any, where: str) -> None:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"nn.init.{where} expects a Tensor (e.g. a Parameter) to fill in place, "
+                        f"got {type(tensor).__name__}")
+
+
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     if tensor.ndim < 2:
         raise ValueError("fan in and fan out can not be computed for a tensor with fewer than "
@@ -63,46 +70,63 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
 
 
-def _fan(tensor: Tensor, mode: str) -> int:
+def _fans(tensor: Tensor, where: str) -> tuple[int, int]:
+    """(fan_in, fan_out), both positive: the scaled initialisers divide by them."""
+    _check_tensor(tensor, where)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    if fan_in == 0 or fan_out == 0:
+        raise ValueError(f"nn.init.{where}: a tensor of shape {tensor.shape} has fan_in={fan_in} "
+                         f"and fan_out={fan_out}; the scale is undefined for a zero fan")
+    return fan_in, fan_out
+
+
+def _fan(tensor: Tensor, mode: str, where: str) -> int:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode {mode!r} not supported, please use one of 'fan_in', 'fan_out'")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = _fans(tensor, where)
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _float_dtype(tensor: Tensor) -> np.dtype:
+def _float_dtype(tensor: Tensor, where: str) -> np.dtype:
+    _check_tensor(tensor, where)
     if tensor.dtype.kind != "f":
-        raise TypeError(f"cannot fill a tensor of dtype {tensor.dtype} with random floats")
+        raise TypeError(f"nn.init.{where}: cannot fill a tensor of dtype {tensor.dtype} with "
+                        "random floats")
     return tensor.dtype
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with U(a, b): mean (a + b) / 2, variance (b - a)^2 / 12."""
-    draw = get_generator().random(tensor.shape, dtype=_float_dtype(tensor))
+    dtype = _float_dtype(tensor, "uniform_")
+    draw = get_generator().random(tensor.shape, dtype=dtype)
     _assign(tensor, a + (b - a) * draw)
     return tensor
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with N(mean, std^2)."""
-    draw = get_generator().standard_normal(tensor.shape, dtype=_float_dtype(tensor))
+    dtype = _float_dtype(tensor, "normal_")
+    draw = get_generator().standard_normal(tensor.shape, dtype=dtype)
     _assign(tensor, mean + std * draw)
     return tensor
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with `val`. As a weight init it leaves every unit identical (see the module doc)."""
+    _check_tensor(tensor, "constant_")
     _assign(tensor, val)
     return tensor
 
 
 def zeros_(tensor: Tensor) -> Tensor:
     """Fill with 0 (right for biases; for weights it keeps the units symmetric)."""
+    _check_tensor(tensor, "zeros_")
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor: Tensor) -> Tensor:
     """Fill with 1 (BatchNorm's initial scale)."""
+    _check_tensor(tensor, "ones_")
     return constant_(tensor, 1.0)
 
 
@@ -111,7 +135,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     Var(w) = gain^2 * 2 / (fan_in + fan_out), the compromise that keeps the variance of the
     activations (forward, over fan_in) and of the gradients (backward, over fan_out) about
     constant across layers of units that are linear near 0, like tanh (use gain 5/3 there)."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = _fans(tensor, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)
 
@@ -119,7 +143,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
 def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)),
     the same variance as `xavier_uniform_` (which see for the why)."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = _fans(tensor, "xavier_normal_")
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
@@ -130,7 +154,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
     halves the second moment, and the factor 2 restores it, so the activations' variance stays
     constant through the layers (mode='fan_in'; 'fan_out' keeps the gradients' instead).
     `a` is the negative slope of a leaky ReLU (used when nonlinearity='leaky_relu')."""
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_uniform_"))
     bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound)
 
@@ -139,5 +163,5 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu") -> Tensor:
     """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan), the variance of
     `kaiming_uniform_` (which see for the why)."""
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_normal_"))
     return normal_(tensor, 0.0, std)

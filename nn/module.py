@@ -27,6 +27,10 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any, requires_grad: bool = True):
         super().__init__(data, requires_grad=requires_grad)  # a tensor's memory and version
+        if not self.data.flags.writeable:  # an optimizer's in-place step would fail much later
+            raise ValueError(f"Parameter: the array of shape {self.data.shape} is read-only (a "
+                             "broadcast view or a frozen array); pass a writable copy, "
+                             "np.array(data)")
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -282,20 +286,26 @@ class Module:
                         strict: bool = True) -> IncompatibleKeys:
         """Copy the values of `state_dict` into this module's parameters and buffers in place.
 
-        A wrong shape is always an error (naming the key and both shapes); a missing or an
-        unexpected key is one when `strict`. Nothing is copied unless everything matches.
+        A wrong shape or a dtype that does not cast within its kind (complex, text or objects
+        into a float parameter) is always an error naming the key; a missing or an unexpected
+        key is one when `strict`. Every entry is checked before any is copied, so a failed
+        load changes nothing.
         """
         own = OrderedDict(self._state_items())
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
+        values = {key: np.asarray(state_dict[key]) for key in own if key in state_dict}
         errors = []
-        for key, target in own.items():
-            if key in state_dict:
-                value = np.asarray(state_dict[key])
-                if value.shape != target.shape:
-                    errors.append(f"size mismatch for {key}: copying a value of shape "
-                                  f"{value.shape} from the state dict, the shape in the current "
-                                  f"model is {target.shape}")
+        for key, value in values.items():
+            target = own[key]
+            if not np.can_cast(value.dtype, target.dtype, casting="same_kind"):
+                errors.append(f"dtype mismatch for {key}: cannot copy a value of dtype "
+                              f"{value.dtype} from the state dict into the current model's "
+                              f"{target.dtype}")
+            elif value.shape != target.shape:
+                errors.append(f"size mismatch for {key}: copying a value of shape "
+                              f"{value.shape} from the state dict, the shape in the current "
+                              f"model is {target.shape}")
         if strict and missing:
             errors.append("missing key(s): " + ", ".join(repr(k) for k in missing))
         if strict and unexpected:
@@ -303,9 +313,8 @@ class Module:
         if errors:
             raise RuntimeError(f"error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
-        for key, target in own.items():
-            if key in state_dict:
-                _assign(target, np.asarray(state_dict[key]))
+        for key, value in values.items():
+            _assign(own[key], value)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """nn.init: gains, fans and the statistics of each initialiser."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -107,3 +108,28 @@ def test_zero_init_keeps_hidden_units_symmetric():
     layer2(layer1(x).tanh()).sum().backward()
     grads = layer1.weight.grad.data
     np.testing.assert_allclose(grads, np.broadcast_to(grads[0], grads.shape), rtol=1e-6)
+
+
+@pytest.mark.parametrize("initialiser", [init.kaiming_uniform_, init.kaiming_normal_,
+                                         init.xavier_uniform_, init.xavier_normal_])
+@pytest.mark.parametrize("shape", [(3, 0), (0, 0), (4, 0, 3)])
+def test_zero_fan_is_a_value_error_naming_the_function_and_shape(initialiser, shape):
+    with pytest.raises(ValueError, match=rf"{initialiser.__name__}.*{re.escape(str(shape))}"):
+        initialiser(param(*shape))
+
+
+@pytest.mark.parametrize("features", [(0, 3), (3, 0), (-1, 2)])
+def test_linear_with_no_features_is_a_value_error(features):
+    with pytest.raises(ValueError, match="Linear"):
+        nn.Linear(*features)
+
+
+@pytest.mark.parametrize("initialiser, args", [
+    (init.uniform_, ()), (init.normal_, ()), (init.constant_, (0.5,)), (init.zeros_, ()),
+    (init.ones_, ()), (init.xavier_uniform_, ()), (init.xavier_normal_, ()),
+    (init.kaiming_uniform_, ()), (init.kaiming_normal_, ()),
+])
+@pytest.mark.parametrize("bad", [[1.0, 2.0], "ab", None, np.ones((2, 2))])
+def test_initialisers_refuse_non_tensors_naming_the_function(initialiser, args, bad):
+    with pytest.raises(TypeError, match=initialiser.__name__):
+        initialiser(bad, *args)

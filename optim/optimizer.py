@@ -46,6 +46,7 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got a Tensor")
+        _check_ordered(params)
         self.defaults = dict(defaults)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
@@ -63,6 +64,7 @@ class Optimizer:
             raise TypeError(f"param group must be a dict, got {type(param_group).__name__}")
         group = dict(param_group)
         params = group["params"]
+        _check_ordered(params)
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for p in group["params"]:
             if not isinstance(p, Tensor):
@@ -160,6 +162,14 @@ class Optimizer:
             lines.append(f"Parameter Group {number}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+def _check_ordered(params: Any) -> None:
+    """Parameters are numbered in order (state_dict), so a set, whose order varies from run to
+    run, is refused as PyTorch does."""
+    if isinstance(params, (set, frozenset)):
+        raise TypeError("optimizer parameters need to be in an ordered collection, but the "
+                        "order of a set changes between runs; use a list")
 
 
 def _check(name: str, value: float, low: float = 0.0, high: float | None = None,

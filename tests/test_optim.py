@@ -267,3 +267,14 @@ def test_state_dict_layout_and_mismatch_errors():
     other = optim.Adam([nn.Parameter(np.ones(2))])
     with pytest.raises(ValueError, match="groups"):
         other.load_state_dict(sd)
+
+
+def test_a_set_of_parameters_is_refused_its_order_being_undefined():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    with pytest.raises(TypeError, match="set"):
+        optim.SGD({a, b}, lr=0.1)
+    with pytest.raises(TypeError, match="set"):
+        optim.SGD([{"params": {a, b}}], lr=0.1)
+    opt = optim.SGD([a], lr=0.1)
+    with pytest.raises(TypeError, match="set"):
+        opt.add_param_group({"params": {b}})

@@ -41,29 +41,15 @@ class Adam(Optimizer):
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
-        self._adam_step(p, grad, state, group)
+        self._adam_step(p, _weight_decay(p, grad, group), state, group)
 
     @staticmethod
     def _adam_step(p: Tensor, grad: np.ndarray, state: dict[str, Any],
                    group: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros(p.shape, dtype=p.dtype)
-            state["exp_avg_sq"] = np.zeros(p.shape, dtype=p.dtype)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros(p.shape, dtype=p.dtype)
-        state["step"] += 1
-        t = state["step"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1  # m <- beta1 m + (1 - beta1) g
-        m += (1 - beta1) * grad
-        v *= beta2  # v <- beta2 v + (1 - beta2) g^2
-        squared = grad * grad
-        squared *= 1 - beta2
-        v += squared
+        if group["amsgrad"] and not state:
+            state["max_exp_avg_sq"] = np.zeros(p.shape, dtype=p.dtype)
+        m, v, t = _moments(p, grad, state, group)
         if group["amsgrad"]:
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         denom = np.sqrt(v)  # sqrt(v_used) / sqrt(1 - beta2^t) + eps
@@ -96,3 +82,35 @@ class AdamW(Adam):
         if group["weight_decay"] != 0:
             p *= 1 - group["lr"] * group["weight_decay"]
         self._adam_step(p, grad, state, group)
+
+
+def _moments(p: Tensor, grad: np.ndarray, state: dict[str, Any],
+             group: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Count the step and update Adam's moment estimates in place (both start at 0):
+    m <- beta1 m + (1 - beta1) g,  v <- beta2 v + (1 - beta2) g^2.  Returns m, v, t."""
+    beta1, beta2 = group["betas"]
+    if "step" not in state:
+        state["step"] = 0
+        state["exp_avg"] = np.zeros(p.shape, dtype=p.dtype)
+        state["exp_avg_sq"] = np.zeros(p.shape, dtype=p.dtype)
+    state["step"] += 1
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m *= beta1
+    m += (1 - beta1) * grad
+    v *= beta2
+    squared = grad * grad
+    squared *= 1 - beta2
+    v += squared
+    return m, v, state["step"]
+
+
+def _weight_decay(p: Tensor, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:
+    """L2 penalty, g + weight_decay * theta; or, with decoupled_weight_decay (AdamW's way),
+    theta <- theta * (1 - lr * weight_decay) with g unchanged."""
+    decay = group["weight_decay"]
+    if decay == 0:
+        return grad
+    if group.get("decoupled_weight_decay"):
+        p *= 1 - group["lr"] * decay
+        return grad
+    return grad + decay * p.data

@@ -90,6 +90,75 @@ def adagrad_reference(lr, eps=1e-10, weight_decay=0.0, lr_decay=0.0, initial=0.0
     return history
 
 
+def nadam_reference(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+                    decoupled=False):
+    b1, b2 = betas
+    theta, m, v, mu_product, history = THETA0.copy(), 0.0, 0.0, 1.0, []
+    for t, g in enumerate(GRADS, start=1):
+        if decoupled:
+            theta = theta * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * theta
+        mu = b1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+        mu_product = mu_product * mu  # prod_{i <= t} mu_i
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        m_hat = mu_next * m / (1 - mu_product * mu_next) + (1 - mu) * g / (1 - mu_product)
+        v_hat = v / (1 - b2 ** t)
+        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+        history.append(theta)
+    return history
+
+
+def radam_reference(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False):
+    b1, b2 = betas
+    rho_inf = 2 / (1 - b2) - 1
+    theta, m, v, history = THETA0.copy(), 0.0, 0.0, []
+    for t, g in enumerate(GRADS, start=1):
+        if decoupled:
+            theta = theta * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * theta
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        m_hat = m / (1 - b1 ** t)
+        rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+        if rho_t > 5:  # the variance of the adaptive rate is tractable: rectify it
+            adaptive = math.sqrt(1 - b2 ** t) / (np.sqrt(v) + eps)
+            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                             / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            theta = theta - lr * m_hat * adaptive * rect
+        else:  # too few steps: plain momentum SGD
+            theta = theta - lr * m_hat
+        history.append(theta)
+    return history
+
+
+def adamax_reference(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    b1, b2 = betas
+    theta, m, u, history = THETA0.copy(), 0.0, 0.0, []
+    for t, g in enumerate(GRADS, start=1):
+        g = g + weight_decay * theta
+        m = b1 * m + (1 - b1) * g
+        u = np.maximum(b2 * u, np.abs(g) + eps)
+        theta = theta - lr / (1 - b1 ** t) * m / u
+        history.append(theta)
+    return history
+
+
+def adadelta_reference(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+    theta, v, u, history = THETA0.copy(), 0.0, 0.0, []
+    for g in GRADS:
+        g = g + weight_decay * theta
+        v = rho * v + (1 - rho) * g ** 2
+        delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+        u = rho * u + (1 - rho) * delta ** 2
+        theta = theta - lr * delta
+        history.append(theta)
+    return history
+
+
 CASES = {
     "sgd": (lambda ps: optim.SGD(ps, lr=0.1), lambda: sgd_reference(0.1)),
     "sgd momentum": (lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9),
@@ -123,6 +192,32 @@ CASES = {
         lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.5, weight_decay=0.1,
                                  initial_accumulator_value=0.2, eps=1e-3),
         lambda: adagrad_reference(0.1, eps=1e-3, weight_decay=0.1, lr_decay=0.5, initial=0.2)),
+    "nadam": (lambda ps: optim.NAdam(ps), lambda: nadam_reference(2e-3)),
+    "nadam momentum decay l2": (
+        lambda ps: optim.NAdam(ps, lr=0.05, betas=(0.8, 0.9), eps=0.01, weight_decay=0.2,
+                               momentum_decay=0.3),
+        lambda: nadam_reference(0.05, betas=(0.8, 0.9), eps=0.01, weight_decay=0.2,
+                                momentum_decay=0.3)),
+    "nadam decoupled": (
+        lambda ps: optim.NAdam(ps, lr=0.05, weight_decay=0.5, decoupled_weight_decay=True),
+        lambda: nadam_reference(0.05, weight_decay=0.5, decoupled=True)),
+    "radam": (lambda ps: optim.RAdam(ps), lambda: radam_reference(1e-3)),
+    # rho_t passes 5 at step 6 for beta2 >= 0.85: steps 1-5 are unrectified, step 6 rectified
+    "radam rectified l2": (
+        lambda ps: optim.RAdam(ps, lr=0.05, betas=(0.8, 0.85), eps=0.01, weight_decay=0.2),
+        lambda: radam_reference(0.05, betas=(0.8, 0.85), eps=0.01, weight_decay=0.2)),
+    "radam decoupled": (
+        lambda ps: optim.RAdam(ps, lr=0.05, betas=(0.9, 0.9), weight_decay=0.5,
+                               decoupled_weight_decay=True),
+        lambda: radam_reference(0.05, betas=(0.9, 0.9), weight_decay=0.5, decoupled=True)),
+    "adamax": (lambda ps: optim.Adamax(ps), lambda: adamax_reference(2e-3)),
+    "adamax betas eps l2": (
+        lambda ps: optim.Adamax(ps, lr=0.1, betas=(0.5, 0.7), eps=0.5, weight_decay=0.3),
+        lambda: adamax_reference(0.1, betas=(0.5, 0.7), eps=0.5, weight_decay=0.3)),
+    "adadelta": (lambda ps: optim.Adadelta(ps), lambda: adadelta_reference()),
+    "adadelta rho eps l2": (
+        lambda ps: optim.Adadelta(ps, lr=0.5, rho=0.5, eps=0.1, weight_decay=0.3),
+        lambda: adadelta_reference(0.5, rho=0.5, eps=0.1, weight_decay=0.3)),
 }
 
 
@@ -134,7 +229,9 @@ def test_steps_follow_the_update_rule(case):
 
 
 @pytest.mark.parametrize("case", ["sgd nesterov", "rmsprop centered momentum", "adam amsgrad",
-                                  "adamw", "adagrad decay weight decay"])
+                                  "adamw", "adagrad decay weight decay",
+                                  "nadam momentum decay l2", "radam rectified l2",
+                                  "adamax betas eps l2", "adadelta rho eps l2"])
 def test_resumed_optimizer_continues_identically(case):
     make = CASES[case][0]
     straight = run(make)[-1]
@@ -238,6 +335,10 @@ def test_step_bumps_the_parameter_version():
     (lambda ps: optim.Adam(ps, weight_decay=-1), "weight_decay"),
     (lambda ps: optim.RMSprop(ps, alpha=-0.5), "alpha"),
     (lambda ps: optim.Adagrad(ps, lr_decay=-1), "lr_decay"),
+    (lambda ps: optim.NAdam(ps, momentum_decay=-1), "momentum_decay"),
+    (lambda ps: optim.RAdam(ps, betas=(0.9, 1.0)), "beta parameter at index 1"),
+    (lambda ps: optim.Adamax(ps, lr=-1), "learning rate"),
+    (lambda ps: optim.Adadelta(ps, rho=1.5), "rho"),
     (lambda ps: optim.SGD([], lr=0.1), "empty"),
 ])
 def test_invalid_hyperparameters_raise_value_error(make, message):
@@ -278,3 +379,22 @@ def test_a_set_of_parameters_is_refused_its_order_being_undefined():
     opt = optim.SGD([a], lr=0.1)
     with pytest.raises(TypeError, match="set"):
         opt.add_param_group({"params": {b}})
+
+
+@pytest.mark.parametrize("beta2", [0.85, 0.9, 0.999])
+def test_radam_cases_check_both_branches(beta2):
+    rho_inf = 2 / (1 - beta2) - 1
+    rho = [rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t) for t in range(1, STEPS + 1)]
+    assert [r > 5 for r in rho] == [False] * 5 + [True]
+
+
+def test_new_optimizers_have_pytorchs_defaults():
+    p = [nn.Parameter(np.ones(1))]
+    assert optim.NAdam(p).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
+                                           weight_decay=0, momentum_decay=4e-3,
+                                           decoupled_weight_decay=False)
+    assert optim.RAdam(p).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                                           weight_decay=0, decoupled_weight_decay=False)
+    assert optim.Adamax(p).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
+                                            weight_decay=0)
+    assert optim.Adadelta(p).defaults == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0)

@@ -9,7 +9,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _weight_decay
 
 
 class Adadelta(Optimizer):
@@ -43,8 +43,7 @@ class Adadelta(Optimizer):
             state["square_avg"] = np.zeros(p.shape, dtype=p.dtype)
             state["acc_delta"] = np.zeros(p.shape, dtype=p.dtype)
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
+        grad = _weight_decay(p, grad, group)
         v, u = state["square_avg"], state["acc_delta"]
         v *= rho
         v += (1 - rho) * grad * grad

@@ -9,7 +9,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _weight_decay
 
 
 class Adagrad(Optimizer):
@@ -43,8 +43,7 @@ class Adagrad(Optimizer):
             state["step"] = 0
             state["sum"] = np.full(p.shape, group["initial_accumulator_value"], dtype=p.dtype)
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
+        grad = _weight_decay(p, grad, group)
         lr_t = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += grad * grad
         denom = np.sqrt(state["sum"])

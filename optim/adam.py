@@ -10,7 +10,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _weight_decay
 
 
 class Adam(Optimizer):
@@ -31,11 +31,7 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False):
-        _check("learning rate", lr)
-        _check("epsilon value", eps)
-        _check("beta parameter at index 0", betas[0], 0.0, 1.0, high_open=True)
-        _check("beta parameter at index 1", betas[1], 0.0, 1.0, high_open=True)
-        _check("weight_decay value", weight_decay)
+        _check_adam_hyperparameters(lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad))
 
@@ -84,6 +80,15 @@ class AdamW(Adam):
         self._adam_step(p, grad, state, group)
 
 
+def _check_adam_hyperparameters(lr: float, betas: tuple[float, float], eps: float,
+                                weight_decay: float) -> None:
+    _check("learning rate", lr)
+    _check("epsilon value", eps)
+    _check("beta parameter at index 0", betas[0], 0.0, 1.0, high_open=True)
+    _check("beta parameter at index 1", betas[1], 0.0, 1.0, high_open=True)
+    _check("weight_decay value", weight_decay)
+
+
 def _moments(p: Tensor, grad: np.ndarray, state: dict[str, Any],
              group: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int]:
     """Count the step and update Adam's moment estimates in place (both start at 0):
@@ -102,15 +107,3 @@ def _moments(p: Tensor, grad: np.ndarray, state: dict[str, Any],
     squared *= 1 - beta2
     v += squared
     return m, v, state["step"]
-
-
-def _weight_decay(p: Tensor, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:
-    """L2 penalty, g + weight_decay * theta; or, with decoupled_weight_decay (AdamW's way),
-    theta <- theta * (1 - lr * weight_decay) with g unchanged."""
-    decay = group["weight_decay"]
-    if decay == 0:
-        return grad
-    if group.get("decoupled_weight_decay"):
-        p *= 1 - group["lr"] * decay
-        return grad
-    return grad + decay * p.data

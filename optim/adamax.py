@@ -9,7 +9,8 @@ import numpy as np
 
 from autograd import Tensor
 
-from .optimizer import Optimizer, _check
+from .adam import _check_adam_hyperparameters
+from .optimizer import Optimizer, _weight_decay
 
 
 class Adamax(Optimizer):
@@ -28,11 +29,7 @@ class Adamax(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0):
-        _check("learning rate", lr)
-        _check("epsilon value", eps)
-        _check("beta parameter at index 0", betas[0], 0.0, 1.0, high_open=True)
-        _check("beta parameter at index 1", betas[1], 0.0, 1.0, high_open=True)
-        _check("weight_decay value", weight_decay)
+        _check_adam_hyperparameters(lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay))
 
@@ -44,8 +41,7 @@ class Adamax(Optimizer):
             state["exp_avg"] = np.zeros(p.shape, dtype=p.dtype)
             state["exp_inf"] = np.zeros(p.shape, dtype=p.dtype)
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
+        grad = _weight_decay(p, grad, group)
         m, u = state["exp_avg"], state["exp_inf"]
         m *= beta1
         m += (1 - beta1) * grad

@@ -9,8 +9,8 @@ import numpy as np
 
 from autograd import Tensor
 
-from .adam import _moments, _weight_decay
-from .optimizer import Optimizer, _check
+from .adam import _check_adam_hyperparameters, _moments
+from .optimizer import Optimizer, _check, _weight_decay
 
 
 class NAdam(Optimizer):
@@ -32,11 +32,7 @@ class NAdam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False):
-        _check("learning rate", lr)
-        _check("epsilon value", eps)
-        _check("beta parameter at index 0", betas[0], 0.0, 1.0, high_open=True)
-        _check("beta parameter at index 1", betas[1], 0.0, 1.0, high_open=True)
-        _check("weight_decay value", weight_decay)
+        _check_adam_hyperparameters(lr, betas, eps, weight_decay)
         _check("momentum_decay value", momentum_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, momentum_decay=momentum_decay,

@@ -181,3 +181,15 @@ def _check(name: str, value: float, low: float = 0.0, high: float | None = None,
     if not value >= low or too_high:
         bound = "" if high is None else (f" and < {high}" if high_open else f" and <= {high}")
         raise ValueError(f"invalid {name}: {value} (must be >= {low}{bound})")
+
+
+def _weight_decay(p: Tensor, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:
+    """L2 penalty, g + weight_decay * theta; or, with decoupled_weight_decay (AdamW's way),
+    theta <- theta * (1 - lr * weight_decay) with g unchanged."""
+    decay = group["weight_decay"]
+    if decay == 0:
+        return grad
+    if group.get("decoupled_weight_decay"):
+        p *= 1 - group["lr"] * decay
+        return grad
+    return grad + decay * p.data

@@ -9,7 +9,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _weight_decay
 
 
 class RMSprop(Optimizer):
@@ -55,8 +55,7 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros(p.shape, dtype=p.dtype)
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
+        grad = _weight_decay(p, grad, group)
         square_avg = state["square_avg"]
         square_avg *= alpha
         square_avg += (1 - alpha) * grad * grad

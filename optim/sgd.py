@@ -9,7 +9,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, _weight_decay
 
 
 class SGD(Optimizer):
@@ -40,8 +40,7 @@ class SGD(Optimizer):
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         momentum, dampening = group["momentum"], group["dampening"]
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
+        grad = _weight_decay(p, grad, group)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:

@@ -7,7 +7,9 @@ import pytest
 
 MODULES = ["nn.module", "nn.layers", "nn.functional", "nn.init", "nn.loss", "nn.serialization",
            "optim.optimizer", "optim.sgd", "optim.rmsprop", "optim.adam", "optim.adagrad",
-           "optim.lr_scheduler"]
+           "optim.nadam", "optim.radam", "optim.adamax", "optim.adadelta", "optim.lr_scheduler",
+           "optim.lr_scheduler.base", "optim.lr_scheduler.decay", "optim.lr_scheduler.cycles",
+           "optim.lr_scheduler.composite", "optim.lr_scheduler.plateau"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -11,18 +11,15 @@ import pytest
 import nn
 
 
-def linear64():
-    return nn.Linear(2, 2, dtype=np.float64)
-
-
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bad_bias", [
     np.array(["a", "b"]),           # not numbers at all
     np.array([1 + 1j, 2]),          # complex into a real parameter would drop the imaginary part
     np.array([{}, 1], dtype=object),
     [1.0, None],
 ])
-def test_load_state_dict_with_a_bad_entry_after_weight_changes_nothing(bad_bias):
-    layer = linear64()
+def test_load_state_dict_with_a_bad_entry_after_weight_changes_nothing(bad_bias, dtype):
+    layer = nn.Linear(2, 2, dtype=dtype)
     before = layer.state_dict()
     with pytest.raises((TypeError, RuntimeError), match="bias"):
         layer.load_state_dict({"weight": np.ones((2, 2)), "bias": bad_bias})
@@ -48,6 +45,12 @@ def test_save_then_load_round_trip_in_float32_and_float64(tmp_path):
         assert loaded[key].dtype == value.dtype
         np.testing.assert_array_equal(loaded[key], value)
     assert os.listdir(tmp_path) == ["ck.npz"]  # no temporary file left behind
+
+
+def test_load_reads_what_numpy_savez_writes(tmp_path):
+    np.savez(tmp_path / "np.npz", weight=np.ones((2, 3), dtype=np.float32), step=np.array(4))
+    loaded = nn.load(tmp_path / "np.npz")
+    assert loaded["weight"].dtype == np.float32 and loaded["step"] == 4
 
 
 @pytest.mark.parametrize("interruption", [KeyboardInterrupt, OSError])

@@ -136,6 +136,16 @@ def test_chained_scheduler_steps_each_in_turn():
     chained = lr_scheduler.ChainedScheduler([lr_scheduler.ExponentialLR(opt, gamma=0.9),
                                              lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)])
     np.testing.assert_allclose(lrs(chained, 7), CHAINED, rtol=1e-12)
+    state = chained.state_dict()
+    assert [s["last_epoch"] for s in state["_schedulers"]] == [7, 7]
+    again = make_optimizer()
+    resumed = lr_scheduler.ChainedScheduler([lr_scheduler.ExponentialLR(again, gamma=0.9),
+                                             lr_scheduler.StepLR(again, step_size=3, gamma=0.5)])
+    again.load_state_dict(chained.optimizer.state_dict())
+    resumed.load_state_dict(state)
+    chained.step()
+    resumed.step()
+    assert resumed.get_last_lr() == chained.get_last_lr() == [pytest.approx(CHAINED[-1] * 0.9)]
     with pytest.raises(ValueError, match="same optimizer"):
         lr_scheduler.ChainedScheduler([lr_scheduler.StepLR(make_optimizer(), 2),
                                        lr_scheduler.StepLR(make_optimizer(), 2)])

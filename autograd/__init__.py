@@ -45,6 +45,7 @@ from .functions import (  # noqa: E402
     cos,
     exp,
     log,
+    log1p,
     log_softmax,
     matmul,
     max,
@@ -74,7 +75,7 @@ __all__ = [
     "concatenate", "stack", "where", "maximum", "minimum", "utils", "viz",
     # PyTorch's and NumPy's names (API.md, "Coming from PyTorch")
     "empty", "linspace", "rand_like", "randn_like", "from_numpy", "float32", "float64", "int64",
-    "cat", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sum", "mean",
-    "max", "min", "matmul", "reshape", "transpose", "swapaxes", "clip", "softmax",
+    "cat", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sum",
+    "mean", "max", "min", "matmul", "reshape", "transpose", "swapaxes", "clip", "softmax",
     "log_softmax",
 ]

@@ -590,4 +590,5 @@ from .ops.arguments import torch_keywords  # noqa: E402
 for _name, _method in list(vars(Tensor).items()):  # dim=/keepdim= beside every axis=/keepdims=
     if callable(_method) and not _name.startswith("_"):
         setattr(Tensor, _name, torch_keywords(_method))
+del _name, _method
 

@@ -277,7 +277,7 @@ def test_the_device_keyword_shows_in_the_signature():
 # ---- functions -----------------------------------------------------------------------------
 FUNCTIONS = [  # (name, arguments after the tensor, NumPy's formula)
     ("exp", (), np.exp), ("log", (), np.log), ("sqrt", (), np.sqrt), ("abs", (), np.abs),
-    ("sin", (), np.sin), ("cos", (), np.cos), ("tanh", (), np.tanh),
+    ("sin", (), np.sin), ("cos", (), np.cos), ("log1p", (), np.log1p), ("tanh", (), np.tanh),
     ("sigmoid", (), lambda a: 1 / (1 + np.exp(-a))), ("relu", (), lambda a: np.maximum(a, 0)),
     ("sum", (1,), lambda a, axis: a.sum(axis)), ("mean", (0,), lambda a, axis: a.mean(axis)),
     ("max", (1,), lambda a, axis: a.max(axis)), ("min", (None,), lambda a, axis: a.min(axis)),

@@ -309,22 +309,32 @@ class Tensor:
         return Tensor._make(np.asarray(self.data != _unwrap(other)), False, None, 0)
 
     # ---- in place ---------------------------------------------------------------------
-    def _in_place(self, name: str, value: Any, update: Callable[[np.ndarray, Any], None]) -> Tensor:
-        """Change the data in place and bump the version. Refused while recording when either
-        side requires grad: the change could not be differentiated, and the value's gradient
-        path would be dropped without a word."""
-        if _mode.enabled:
-            if self._requires_grad:
+    def _in_place(self, name: str, value: Any, update: Callable[[np.ndarray, Any], None],
+                  recorded: Callable[[], Tensor]) -> Tensor:
+        """Change the data in place and bump the version. While recording, when either side
+        requires grad, the change joins the graph as PyTorch's does: `recorded()` computes
+        the result as an op (out of place), its values are written in, and this tensor
+        becomes that op's output. A leaf that requires grad, or a view, is refused instead:
+        its own gradient, or the viewed tensor's graph, could not follow the change."""
+        if _mode.enabled and (self._requires_grad
+                              or isinstance(value, Tensor) and value._requires_grad):
+            if self._requires_grad and self.grad_fn is None:
                 raise RuntimeError(
-                    f"in-place {name} on a tensor of shape {self.shape} that requires grad: the "
-                    "graph could not differentiate through it. Wrap parameter updates in "
-                    "`with no_grad():`, or use the out-of-place operator.")
-            if isinstance(value, Tensor) and value._requires_grad:
+                    f"in-place {name} on a leaf tensor of shape {self.shape} that requires "
+                    "grad: its gradient would be of the changed value. Wrap parameter updates "
+                    "in `with no_grad():`, or use the out-of-place operator.")
+            if self.data.base is not None:
                 raise RuntimeError(
-                    f"in-place {name} of a tensor of shape {value.shape} that requires grad "
-                    f"into one of shape {self.shape} that does not: its gradient path would be "
-                    "lost. Build the result out of place (x = x + w, ag.where, ag.stack, "
-                    "ag.concatenate), or copy values only under `with no_grad():`.")
+                    f"in-place {name} on a view of shape {self.shape} while recording: the "
+                    "tensor it views would not see the change in its graph. Build the result "
+                    "out of place (x = x + w, ag.where, ag.concatenate), or change the tensor "
+                    "itself.")
+            result = recorded()
+            np.copyto(self.data, result.data, casting="unsafe")
+            self._version[0] += 1
+            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+            self._requires_grad = result._requires_grad
+            return self
         other = _unwrap(value)
         try:
             update(self.data, other)
@@ -335,21 +345,27 @@ class Tensor:
         self._version[0] += 1
         return self
 
+    # Mul and Div keep their first operand for the gradient: they get a copy of the old values.
     def __iadd__(self, other: Any) -> Tensor:
-        return self._in_place("+=", other, lambda a, b: np.add(a, b, out=a))
+        return self._in_place("+=", other, lambda a, b: np.add(a, b, out=a),
+                              lambda: ops.Add.apply(self, other))
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._in_place("-=", other, lambda a, b: np.subtract(a, b, out=a))
+        return self._in_place("-=", other, lambda a, b: np.subtract(a, b, out=a),
+                              lambda: ops.Sub.apply(self, other))
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._in_place("*=", other, lambda a, b: np.multiply(a, b, out=a))
+        return self._in_place("*=", other, lambda a, b: np.multiply(a, b, out=a),
+                              lambda: ops.Mul.apply(ops.Clone.apply(self), other))
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._in_place("/=", other, lambda a, b: np.divide(a, b, out=a))
+        return self._in_place("/=", other, lambda a, b: np.divide(a, b, out=a),
+                              lambda: ops.Div.apply(ops.Clone.apply(self), other))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         index = ops.as_index(index)
-        self._in_place("[]=", value, lambda a, b: a.__setitem__(index, b))
+        self._in_place("[]=", value, lambda a, b: a.__setitem__(index, b),
+                       lambda: ops.SetItem.apply(self, index, value))
 
     # ---- elementwise --------------------------------------------------------------------
     def exp(self) -> Tensor:
@@ -572,14 +588,17 @@ class Tensor:
         return self.to(np.int64)
 
     def zero_(self) -> Tensor:
-        return self._in_place("zero_", 0, lambda a, _: a.fill(0))
+        return self._in_place("zero_", 0, lambda a, _: a.fill(0),
+                              lambda: ops.SetItem.apply(self, Ellipsis, 0))
 
     def fill_(self, value: Any) -> Tensor:
-        return self._in_place("fill_", value, lambda a, v: a.fill(v))
+        return self._in_place("fill_", value, lambda a, v: a.fill(v),
+                              lambda: ops.SetItem.apply(self, Ellipsis, value))
 
     def copy_(self, src: Any) -> Tensor:
         """Copy `src`'s values in, broadcast to this shape and cast to this dtype."""
-        return self._in_place("copy_", src, lambda a, v: np.copyto(a, v, casting="unsafe"))
+        return self._in_place("copy_", src, lambda a, v: np.copyto(a, v, casting="unsafe"),
+                              lambda: ops.SetItem.apply(self, Ellipsis, src))
     # ---- end of PyTorch spellings ---------------------------------------------------------
 
 

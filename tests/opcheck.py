@@ -126,6 +126,13 @@ def large_logits(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray
     return 1e4 + rng.standard_normal(shape)
 
 
+def _assigned(a, index, b):
+    """a with a[index] = b, out of place: recorded as SetItem for tensors."""
+    out = a * 1  # a copy (a non-leaf for tensors), so the assignment leaves `a` alone
+    out[index] = b
+    return out
+
+
 TARGETS = np.array([0, 3, 1])  # class targets for the cross-entropy rows
 UNARY = [(3, 4), (5,), (), (2, 3, 2)]
 BINARY = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 1)), ((), (2, 3)), ((3, 1), (1, 3))]
@@ -228,6 +235,10 @@ OPS: list[Op] = [
     Op("stack", lambda a, b: ag.stack([a, b], axis=-1), lambda a, b: np.stack([a, b], axis=-1),
        [((2, 3), (2, 3))]),
     Op("all_reduce_sum", _all_reduce_sum, lambda a: a, [((3, 4),), ((),)]),
+    Op("setitem", lambda a, b: _assigned(a, (slice(1, None), 0), b),
+       lambda a, b: _assigned(a, (slice(1, None), 0), b), [((3, 4), (2,)), ((3, 4), ())]),
+    Op("setitem_array", lambda a, b: _assigned(a, np.array([2, 0]), b),
+       lambda a, b: _assigned(a, np.array([2, 0]), b), [((3, 4), (4,))]),
     Op("astype", lambda a: a.astype(a.dtype), lambda a: a.copy(), [((3, 4),)]),
     # The fused layers and losses, against their composed formulas.
     Op("linear", F.linear, lambda x, w, b: x @ w.T + b,

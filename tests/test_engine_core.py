@@ -173,18 +173,32 @@ def test_a_ufunc_with_out_on_a_tensor_that_requires_grad_refuses():
 # ---- 5. assignments never drop a gradient path silently -----------------------------------
 
 
-def test_assigning_a_tensor_that_requires_grad_into_a_buffer_raises():
+def test_assigning_a_tensor_that_requires_grad_records_it_as_pytorch_does():
     w = ag.tensor([1.0, 2.0], requires_grad=True)
-    buf = ag.zeros(2)
-    with pytest.raises(RuntimeError, match=r"\[\]=.*requires grad"):
-        buf[...] = w
+    buf = ag.zeros(3)
+    buf[1:] = w * 3  # buf joins the graph
+    assert buf.grad_fn.name == "SetItem" and not buf.is_leaf
+    (buf * ag.tensor([5.0, 6.0, 7.0])).sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [18, 21])
+    w.grad = None
     acc = ag.zeros(2)
-    with pytest.raises(RuntimeError, match=r"\+=.*requires grad"):
-        acc += w
-    with ag.no_grad():  # a value copy, explicitly outside the graph, is fine
-        buf[...] = w
-        acc += w
-    np.testing.assert_array_equal(buf.data, [1, 2])
+    acc += w
+    acc *= w  # the old value is kept for the gradient: d(w * w)/dw = 2w
+    acc.sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [2, 4])
+    with ag.no_grad():  # a value copy, explicitly outside the graph
+        buf[...] = 0.0
+    np.testing.assert_array_equal(buf.data, [0, 0, 0])
+
+
+def test_in_place_on_a_view_or_a_leaf_that_requires_grad_while_recording_raises():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    base = ag.zeros(2, 2)
+    row = base[0]
+    with pytest.raises(RuntimeError, match=r"in-place \[\]= on a view of shape \(2,\)"):
+        row[...] = w
+    with pytest.raises(RuntimeError, match=r"in-place \+= on a leaf tensor of shape \(2,\)"):
+        w += 1
 
 
 # ---- 6. concurrent backward passes lose no accumulation -----------------------------------

@@ -216,7 +216,7 @@ def test_zero_fill_copy_change_in_place_and_bump_the_version():
 def test_in_place_on_a_tensor_that_requires_grad_needs_no_grad():
     w = _x(requires_grad=True)
     for call in (lambda: w.zero_(), lambda: w.fill_(1.0), lambda: w.copy_(np.ones(4))):
-        with pytest.raises(RuntimeError, match="in-place (zero_|fill_|copy_) on a tensor of "
+        with pytest.raises(RuntimeError, match="in-place (zero_|fill_|copy_) on a leaf tensor of "
                                                r"shape \(3, 4\) that requires grad"):
             call()
     with ag.no_grad():

@@ -55,6 +55,7 @@ from .shape import (
     GetItem,
     IndexAdd,
     Reshape,
+    SetItem,
     Transpose,
     concatenate,
     stack,

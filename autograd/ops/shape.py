@@ -80,6 +80,26 @@ class IndexAdd(Primitive):
         return gg[index], None, None
 
 
+class SetItem(Primitive):
+    """a with a[index] = value, out of place (the recorded form of `t[index] = value`): the
+    gradient reaches `a` except at `index`, and `value` gets what reached `index`."""
+
+    @staticmethod
+    def forward(ctx, a, index, value):
+        index = as_index(index, copy=True)
+        ctx.save_for_backward(index)
+        out = np.array(a, copy=True)
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        need_a, _, need_value = ctx.needs_input_grad
+        return (SetItem.apply(grad, index, 0) if need_a else None, None,
+                grad[index] if need_value else None)
+
+
 class Concatenate(Primitive):
     @staticmethod
     def forward(ctx, axis, *tensors):

@@ -16,6 +16,7 @@ import pytest
 import autograd as ag
 import autograd.distributed as dist
 import nn
+from autograd.utils.data import DataLoader, DistributedSampler, TensorDataset
 from nn import functional as F
 from nn.parallel import DistributedDataParallel, _synchronised_statistics
 
@@ -231,6 +232,56 @@ def test_sync_batchnorm_alone_is_batchnorm1d(world):
     bn, sync = nn.BatchNorm1d(4), nn.SyncBatchNorm(4)
     np.testing.assert_array_equal(sync(x).data, bn(x).data)
     np.testing.assert_array_equal(sync.running_var.data, bn.running_var.data)
+
+
+# ---- DistributedSampler ------------------------------------------------------------------------
+@pytest.mark.parametrize(("n", "ranks"), [(10, 3), (12, 4), (2, 3), (7, 1)])
+def test_the_ranks_shards_cover_the_dataset_once_per_epoch(n, ranks):
+    """Disjoint shards of equal length; padded with the order's own first indices."""
+    for epoch in (0, 1):
+        shards = []
+        for rank in range(ranks):
+            sampler = DistributedSampler(range(n), num_replicas=ranks, rank=rank, seed=3)
+            sampler.set_epoch(epoch)
+            shards.append(list(sampler))
+            assert len(shards[-1]) == len(sampler) == -(-n // ranks)
+        flat = [i for shard in zip(*shards) for i in shard]  # the shared order, interleaved
+        assert sorted(flat[:n]) == list(range(n))
+        assert flat[n:] == (flat[:n] * ranks)[:len(flat) - n]
+
+
+def shards_of(n: int, ranks: int, epoch: int = 0, **kwargs) -> list[list[int]]:
+    samplers = [DistributedSampler(range(n), ranks, rank, **kwargs) for rank in range(ranks)]
+    for sampler in samplers:
+        sampler.set_epoch(epoch)
+    return [list(sampler) for sampler in samplers]
+
+
+def test_the_sampler_reshuffles_per_epoch_and_repeats_per_seed():
+    assert shards_of(20, 2, epoch=1) == shards_of(20, 2, epoch=1)
+    assert shards_of(20, 2, epoch=1) != shards_of(20, 2, epoch=2)
+    assert shards_of(20, 2, seed=1) != shards_of(20, 2, seed=2)
+    assert shards_of(5, 2, shuffle=False) == [[0, 2, 4], [1, 3, 0]]
+
+
+def test_drop_last_cuts_the_tail_instead_of_padding():
+    shards = shards_of(10, 3, drop_last=True, shuffle=False)
+    assert shards == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
+
+
+def test_the_sampler_takes_the_process_group_and_feeds_a_dataloader(world):
+    loader = DataLoader(TensorDataset(np.arange(9.0)), batch_size=4,
+                        sampler=DistributedSampler(range(9), shuffle=False))
+    assert [batch.data.tolist() for (batch,) in loader] == [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
+    with pytest.raises(ValueError, match=r"rank must lie in \[0, num_replicas\).*rank 2 and "
+                                         "num_replicas 2"):
+        DistributedSampler(range(4), num_replicas=2, rank=2)
+
+
+def test_the_sampler_without_a_process_group_says_so():
+    with pytest.raises(RuntimeError, match="get_world_size: the process group is not "
+                                           "initialized"):
+        DistributedSampler(range(4))
 
 
 # ---- two ranks ---------------------------------------------------------------------------------

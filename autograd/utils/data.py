@@ -133,6 +133,50 @@ class RandomSampler(Sampler):
         return len(self.data_source)
 
 
+class DistributedSampler(Sampler):
+    """This rank's share of the indices: every `num_replicas`-th of one order, starting at
+    `rank`, so the ranks together cover the dataset once per epoch (PyTorch's semantics).
+
+    The order is a permutation drawn from `seed + epoch` (the same on every rank; `set_epoch`
+    before each epoch gives a new one), or 0..n-1 unshuffled. Every rank gets ceil(n / K)
+    indices: the order is padded with its own first indices to a multiple of K, or with
+    `drop_last` cut to floor(n / K) each. `num_replicas` and `rank` default to the process
+    group's (`autograd.distributed`)."""
+
+    def __init__(self, dataset: Any, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False):
+        from .. import distributed
+
+        if num_replicas is None:
+            num_replicas = distributed.get_world_size()
+        if rank is None:
+            rank = distributed.get_rank()
+        if num_replicas < 1 or not 0 <= rank < num_replicas:
+            raise ValueError(f"DistributedSampler: rank must lie in [0, num_replicas) with "
+                             f"num_replicas >= 1, got rank {rank} and num_replicas "
+                             f"{num_replicas}")
+        self.dataset, self.num_replicas, self.rank = dataset, num_replicas, rank
+        self.shuffle, self.seed, self.drop_last, self.epoch = shuffle, seed, drop_last, 0
+        n = len(dataset)
+        self.num_samples = n // num_replicas if drop_last else -(-n // num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        order = np.random.default_rng(self.seed + self.epoch).permutation(n) if self.shuffle \
+            else np.arange(n)
+        if self.total_size > n:  # pad with the order's own start, repeated if need be
+            order = np.resize(order, self.total_size)
+        return iter(order[self.rank:self.total_size:self.num_replicas].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the order of epoch `epoch` (call it before each epoch, on every rank)."""
+        self.epoch = epoch
+
+
 def _generator(generator: Any, where: str) -> np.random.Generator:
     if generator is None:
         return get_generator()

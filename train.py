@@ -3,11 +3,14 @@
     python train.py                        # BatchNorm + Dropout MLP, Adam, cosine schedule
     python train.py --optimizer momentum --lr 0.05 --activation tanh --init xavier
     python train.py --init zeros           # see the symmetry problem: accuracy stays low
+    mpiexec -n 2 python train.py           # data-parallel: 2 ranks, each half of every batch
 
 It prints the test accuracy and writes, under --out (default runs/): model.npz (the state
 dict, via nn.save; `np.load(path, allow_pickle=False)` reads it), graph.svg (the graph of one
 training step with parameter names and gradient norms: one node per layer, or every operation
-with --graph-detail full) and curves.png (loss and accuracy per epoch).
+with --graph-detail full) and curves.png (loss and accuracy per epoch). Under `mpiexec -n K`
+each rank trains on its shard of every epoch (--batch-size / K rows a step) with the gradients
+averaged over ranks, and rank 0 prints, draws and saves.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from typing import Any
 import numpy as np
 
 import autograd as ag
+import autograd.distributed as dist
 import nn
 import optim
-from autograd.utils.data import DataLoader, TensorDataset
+from autograd.utils.data import DataLoader, DistributedSampler, TensorDataset
 from nn import functional as F
 from nn import init
+from nn.parallel import DistributedDataParallel
 from optim import lr_scheduler
 
 OPTIMIZERS: dict[str, tuple[Callable[..., optim.Optimizer], float]] = {
@@ -156,11 +161,16 @@ def trace(model: nn.Module, first_step: bool) -> Any:
     return ag.viz.trace_modules(model) if first_step else contextlib.nullcontext()
 
 
-def write_graph(loss: ag.Tensor, model: nn.Module, path: str, detail: str) -> None:
+def write_graph(loss: ag.Tensor, model: nn.Module, path: str | None, detail: str) -> None:
     """The graph of one training step as SVG, drawn before backward frees its saved values, so
     that it shows the gradient norm at every tensor (viz runs its own gradient pass). Detail
-    'modules' draws one node per layer, 'full' every operation (BatchNorm alone is 13)."""
-    ag.viz.to_svg(loss, path, params=model, show_grads=True, collapse=detail == "modules")
+    'modules' draws one node per layer, 'full' every operation (BatchNorm alone is 13). With
+    no path (ranks other than 0) only the gradient pass runs: SyncBatchNorm's is collective."""
+    options = {"params": model, "show_grads": True, "collapse": detail == "modules"}
+    if path is None:
+        ag.viz.draw_graph(loss, **options)
+    else:
+        ag.viz.to_svg(loss, path, **options)
 
 
 def plot_curves(history: dict[str, list[float]], path: str, classes: int = 10) -> None:
@@ -215,13 +225,14 @@ def require_train_extra() -> None:
                  'python -m pip install -e ".[train]"')
 
 
-def describe(args: argparse.Namespace, sizes: Sequence[int], lr: float) -> str:
+def describe(args: argparse.Namespace, sizes: Sequence[int], lr: float, ranks: int = 1) -> str:
     """Everything that shapes the run, in one line."""
+    split = f" ({ranks} ranks x {args.batch_size // ranks})" if ranks > 1 else ""
+    batchnorm = "off" if args.no_batchnorm else "on, synced" if args.sync_bn else "on"
     return (f"{args.optimizer} lr={lr:g} schedule={args.schedule}, "
             f"{'-'.join(map(str, sizes))} {args.activation} init={args.init}, "
-            f"BatchNorm {'off' if args.no_batchnorm else 'on'}, dropout {args.dropout:g}, "
-            f"batch {args.batch_size}, {args.epochs} epoch{'' if args.epochs == 1 else 's'}, "
-            f"seed {args.seed}")
+            f"BatchNorm {batchnorm}, dropout {args.dropout:g}, batch {args.batch_size}{split}, "
+            f"{args.epochs} epoch{'' if args.epochs == 1 else 's'}, seed {args.seed}")
 
 
 def distinct_units(model: nn.Module) -> list[tuple[int, int]]:
@@ -314,6 +325,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--dropout", type=_number("a probability", 0, 1, high_open=True), default=0.3,
         help="probability of zeroing a hidden unit (0: no Dropout layers)")
     add("--no-batchnorm", action="store_true", help="no BatchNorm1d after each hidden Linear")
+    add("--sync-bn", action=argparse.BooleanOptionalAction,
+        help="under mpiexec, BatchNorm statistics over every rank's rows (default: on when "
+             "there are 2 ranks or more)")
     add("--schedule", choices=SCHEDULES, default="cosine", help="learning-rate schedule")
     add("--graph-detail", choices=("modules", "full"), default="modules",
         help="graph.svg: one node per layer, or every operation")
@@ -335,43 +349,65 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     require_train_extra()
     start = time.perf_counter()
+    if not dist.is_initialized():
+        dist.init_process_group()  # alone: a world of one; under `mpiexec -n K`: K ranks
+    rank, ranks = dist.get_rank(), dist.get_world_size()
+    args.sync_bn = ranks > 1 and not args.no_batchnorm and args.sync_bn is not False
+    local_batch = args.batch_size // ranks
+    if local_batch < (1 if args.sync_bn or args.no_batchnorm else 2):
+        sys.exit(f"train.py: --batch-size {args.batch_size} over {ranks} ranks leaves "
+                 f"{local_batch} rows a rank; BatchNorm needs 2 (or --sync-bn)")
     ag.manual_seed(args.seed)
     rng = np.random.default_rng((args.seed, 1))  # shuffling: a stream apart from the init's
     x_train, y_train, x_test, y_test = load_digits()
     sizes = [x_train.shape[1], *args.hidden, 10]
     model = build_model(sizes, args.activation, args.dropout, not args.no_batchnorm)
     initialise(model, args.init, args.activation)
+    if args.sync_bn:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    forward = DistributedDataParallel(model) if ranks > 1 else model  # rank 0's weights
     make_optimizer, default_lr = OPTIMIZERS[args.optimizer]
     lr = default_lr if args.lr is None else args.lr
     optimizer = make_optimizer(model.parameters(), lr)
     schedule = make_schedule(args.schedule, optimizer, args.epochs)
-    os.makedirs(args.out, exist_ok=True)
+    if rank == 0:
+        os.makedirs(args.out, exist_ok=True)
     paths = {name: os.path.join(args.out, name)
              for name in ("model.npz", "graph.svg", "curves.png")}
 
     history: dict[str, list[float]] = {k: [] for k in
                                        ("train_loss", "train_acc", "test_loss", "test_acc")}
+    dataset = TensorDataset(x_train, y_train)
+    # Under mpiexec each rank its shard (equal sizes, a new order every epoch).
+    sampler = DistributedSampler(dataset, seed=args.seed) if ranks > 1 else None
+    shard = len(sampler) if sampler else len(dataset)
     # A last batch of one sample is dropped: BatchNorm needs two.
-    loader = DataLoader(TensorDataset(x_train, y_train), args.batch_size, shuffle=True,
-                        drop_last=len(x_train) % args.batch_size == 1, generator=rng)
-    bar = progress_bar(args.epochs * len(loader), args.quiet)
+    loader = DataLoader(dataset, local_batch, shuffle=sampler is None, sampler=sampler,
+                        drop_last=shard % local_batch == 1, generator=rng)
+    bar = progress_bar(args.epochs * len(loader), args.quiet or rank > 0)
     for epoch in range(args.epochs):
         model.train()
+        if sampler:
+            sampler.set_epoch(epoch)
         loss_sum = correct = seen = 0
         for xb, yb in loader:
             first_step = epoch == 0 and seen == 0
             with trace(model, first_step):
-                logits = model(xb)
+                logits = forward(xb)
             loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad()
             if first_step:
-                write_graph(loss, model, paths["graph.svg"], args.graph_detail)
+                write_graph(loss, model, paths["graph.svg"] if rank == 0 else None,
+                            args.graph_detail)
             loss.backward()
             optimizer.step()
             loss_sum += loss.item() * len(yb)
             correct += int(np.sum(logits.data.argmax(axis=1) == yb.data))
             seen += len(yb)
             bar.update(1)
+        totals = np.array([loss_sum, correct, seen], dtype=np.float64)
+        dist.all_reduce(totals)  # every rank's rows: the same history (and schedule) on all
+        loss_sum, correct, seen = totals
         test_loss, test_acc = evaluate(model, x_test, y_test)
         for key, value in zip(history, (loss_sum / seen, correct / seen, test_loss, test_acc),
                               strict=True):
@@ -384,15 +420,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                             f"test acc {test_acc:.3f}")
     bar.close()
 
-    nn.save(model.state_dict(), paths["model.npz"])
-    plot_curves(history, paths["curves.png"])
     units = distinct_units(model)
-    print("distinct hidden units (a unit that computes what another does counts once): "
-          + "; ".join(f"layer {i}: {n} distinct unit{'' if n == 1 else 's'} of {total}"
-                      for i, (n, total) in enumerate(units, 1)))
     elapsed = time.perf_counter() - start
-    print(f"{describe(args, sizes, lr)}: test accuracy {history['test_acc'][-1]:.4f} "
-          f"({elapsed:.1f} s); wrote {', '.join(paths.values())}")
+    if rank == 0:
+        nn.save(model.state_dict(), paths["model.npz"])
+        plot_curves(history, paths["curves.png"])
+        print("distinct hidden units (a unit that computes what another does counts once): "
+              + "; ".join(f"layer {i}: {n} distinct unit{'' if n == 1 else 's'} of {total}"
+                          for i, (n, total) in enumerate(units, 1)))
+        print(f"{describe(args, sizes, lr, ranks)}: test accuracy "
+              f"{history['test_acc'][-1]:.4f} ({elapsed:.1f} s); wrote "
+              f"{', '.join(paths.values())}")
     return {"test_accuracy": history["test_acc"][-1], "history": history, "paths": paths,
             "distinct_units": units, "seconds": elapsed}
 

@@ -343,3 +343,20 @@ def test_a_rank_that_exits_early_makes_the_others_time_out():
     run = run_checks("exit")
     assert run.returncode != 0
     assert "rank 0 of 2 waited more than 3 s in all_reduce for the other ranks" in run.stderr
+
+
+@two_ranks
+def test_train_py_runs_unchanged_on_two_ranks(tmp_path):
+    """Each rank half of every batch, SyncBatchNorm by default; rank 0 alone prints and saves
+    (a model the single-process script loads)."""
+    run = mpiexec("train.py", "--epochs", "2", "--hidden", "32", "--quiet", "--out",
+                  str(tmp_path), timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("test accuracy") == 1
+    assert "BatchNorm on, synced, dropout 0.3, batch 64 (2 ranks x 32)" in run.stdout
+    accuracy = float(run.stdout.split("test accuracy ")[1].split()[0])
+    assert accuracy > 0.8  # chance is 0.1
+    import train
+    model = train.build_model([64, 32, 10])
+    model.load_state_dict(nn.load(tmp_path / "model.npz"))
+    assert (tmp_path / "graph.svg").stat().st_size > 0 and (tmp_path / "curves.png").exists()

@@ -127,15 +127,16 @@ def _run(name: str, a: np.ndarray, b: np.ndarray | None = None,
                          f"and {b.shape} {b.dtype}")
     # Pair elements in memory order: Fortran order when both are Fortran-contiguous (and not
     # also C-contiguous), else C order. ravel() is a view when the layout allows, else a copy.
-    order = "F" if (a.flags.f_contiguous and b.flags.f_contiguous
-                    and not a.flags.c_contiguous) else "C"
+    flags = a.flags
+    order = "C" if flags.c_contiguous or not (flags.f_contiguous and b.flags.f_contiguous) \
+        else "F"
     out = np.empty(a.shape, a.dtype, order=order)
     if out.size == 0:
         return out
     flat = a.ravel(order)
     args = (flat, flat if b is a else _flat(b, order), out.ravel(order), a.dtype.type(param))
     if out.size < _PARALLEL_MIN_SIZE or _forked:
-        _compiled(name, parallel=False)(*args)
+        (_jitted.get((name, False)) or _compiled(name, parallel=False))(*args)
     else:
         with _launch_lock:
             _threads_used.set()

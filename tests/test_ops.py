@@ -42,24 +42,29 @@ def _primitives(base: type) -> set[type]:
     return found
 
 
-def _ops_in_graph(tensors) -> set[type]:
-    """Every op class recorded in the graphs behind `tensors`."""
-    seen, stack, ops = set(), [t.grad_fn for t in tensors if t.grad_fn is not None], set()
+def _nodes_in_graph(tensors) -> set:
+    """Every node recorded in the graphs behind `tensors`."""
+    seen, stack = set(), [t.grad_fn for t in tensors if t.grad_fn is not None]
     while stack:
         node = stack.pop()
         if node in seen:
             continue
         seen.add(node)
-        ops.add(node.fn)
         stack += [edge[0] for edge in node.edges if edge is not None and edge[0].__class__
                   is type(node)]
-    return ops
+    return seen
 
 
-def test_the_op_table_covers_every_primitive():
+def _arrays_in(value) -> bool:
+    if isinstance(value, (tuple, list)):
+        return any(_arrays_in(v) for v in value)
+    return isinstance(value, (np.ndarray, ag.Tensor))
+
+
+def test_the_op_table_covers_every_primitive_and_each_saves_through_the_channel():
     """Walked, not listed: every registered Primitive (a rule under autograd/ops) must show up
     in the graph of some table row, forward or (under create_graph) backward, so that adding
-    an op without a row fails here."""
+    an op without a row fails here; and no node keeps an array as a plain attribute."""
     from autograd.function import Primitive
 
     covered = set()
@@ -71,7 +76,12 @@ def test_the_op_table_covers_every_primitive():
         grads = ag.grad(out, tensors, grad_outputs=ag.ones_like(out, dtype=out.dtype,
                                                                   requires_grad=True),
                         create_graph=True, allow_unused=True)
-        covered |= _ops_in_graph([out, *[g for g in grads if g is not None]])
+        for node in _nodes_in_graph([out, *[g for g in grads if g is not None]]):
+            covered.add(node.fn)
+            # What a backward reads goes through save_for_backward, which checks it; a plain
+            # ctx attribute is for constants (axis, shapes, dtypes) only.
+            kept = [name for name, value in vars(node).items() if _arrays_in(value)]
+            assert not kept, f"{node.name} keeps arrays outside save_for_backward: {kept}"
     concrete = {p for p in _primitives(Primitive) if not p.__name__.startswith("_")}
     missing = sorted(p.__name__ for p in concrete - covered)
     assert not missing, f"primitives without a row in tests/opcheck.py: {missing}"

@@ -37,7 +37,7 @@ import numpy as np
 
 __all__ = [
     "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "relu", "relu_backward",
-    "leaky_relu", "leaky_relu_backward", "elu", "elu_backward",
+    "leaky_relu", "leaky_relu_backward", "elu", "elu_backward", "erf",
 ]
 
 # From this many elements a loop runs on all of Numba's threads. Measured on the idle 2-core
@@ -108,6 +108,11 @@ def elu(x: np.ndarray, alpha: float) -> np.ndarray:
 def elu_backward(y: np.ndarray, grad: np.ndarray, alpha: float) -> np.ndarray:
     """dx = grad if y > 0 else grad * (y + alpha), with y = elu(x) and alpha >= 0."""
     return _run("elu_backward", y, grad, alpha)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """y = erf(x) = 2/sqrt(pi) * integral of exp(-t^2) from 0 to x, by libm (GELU needs it)."""
+    return _run("erf", x)
 
 
 # ---- driver ---------------------------------------------------------------------------------
@@ -234,12 +239,17 @@ def _elu_backward_loop(y, g, out, alpha):
         out[i] = g[i] if y[i] > zero else g[i] * (y[i] + alpha)
 
 
+def _erf_loop(x, _b, out, _param):
+    for i in range(out.size):
+        out[i] = math.erf(x[i])
+
+
 _LOOPS = {
     "sigmoid": _sigmoid_loop, "sigmoid_backward": _sigmoid_backward_loop,
     "tanh": _tanh_loop, "tanh_backward": _tanh_backward_loop,
     "relu": _relu_loop, "relu_backward": _relu_backward_loop,
     "leaky_relu": _leaky_relu_loop, "leaky_relu_backward": _leaky_relu_backward_loop,
-    "elu": _elu_loop, "elu_backward": _elu_backward_loop,
+    "elu": _elu_loop, "elu_backward": _elu_backward_loop, "erf": _erf_loop,
 }
 
 

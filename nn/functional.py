@@ -6,6 +6,8 @@ from the engine; the fused ops (`autograd.ops.fused`) say why they are one op.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -18,44 +20,116 @@ from autograd.random import get_generator
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-# ---- activations ----------------------------------------------------------------------------
-def relu(x: Tensor) -> Tensor:
+def _check_tensor(input: Any, where: str) -> None:
+    """A list, array, str or None where a Tensor belongs raises a TypeError naming the function
+    or layer, as PyTorch's do (an array is not converted: wrap it, ag.tensor(a))."""
+    if not isinstance(input, Tensor):
+        hint = "; wrap an array with ag.tensor(a)" if isinstance(input, np.ndarray) else ""
+        raise TypeError(f"{where}: argument 'input' must be a Tensor, got "
+                        f"{type(input).__name__}{hint}")
+
+
+def _takes_tensor(fn: Callable) -> Callable:
+    """`fn`'s first argument is checked by `_check_tensor`."""
+    where = f"{fn.__name__}()"
+
+    @functools.wraps(fn)
+    def checked(input: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_tensor(input, where)
+        return fn(input, *args, **kwargs)
+    return checked
+
+
+# ---- activations (inplace=True is accepted as in PyTorch; the result is computed out of place)
+@_takes_tensor
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
     return x.relu()
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+@_takes_tensor
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise."""
     return x.leaky_relu(negative_slope)
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+@_takes_tensor
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
     return x.elu(alpha)
 
 
+@_takes_tensor
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + exp(-x))."""
     return x.sigmoid()
 
 
+@_takes_tensor
 def tanh(x: Tensor) -> Tensor:
     return x.tanh()
 
 
+@_takes_tensor
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x) = x / 2 * (1 + erf(x / sqrt(2))), Phi the standard normal CDF; with
+    approximate='tanh', x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))."""
+    if approximate == "tanh":
+        inner = (x + 0.044715 * x ** 3) * math.sqrt(2.0 / math.pi)
+        return 0.5 * x * (1.0 + inner.tanh())
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return 0.5 * x * (1.0 + ops.Erf.apply(x * (1.0 / math.sqrt(2.0))))
+
+
+@_takes_tensor
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    return x * x.sigmoid()
+
+
+@_takes_tensor
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, a smooth relu; x itself where beta x > threshold (equal
+    to float precision there, and exp cannot overflow)."""
+    z = x * beta
+    smooth = z.clip(None, threshold).exp().log1p()  # clipped: the unused branch stays finite
+    return ag.where(z.data > threshold, z, smooth) / beta
+
+
+@_takes_tensor
 @ops.torch_keywords
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along `axis` (computed stably by the engine)."""
     return x.softmax(axis=axis)
 
 
+@_takes_tensor
 @ops.torch_keywords
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along `axis`."""
     return x.log_softmax(axis=axis)
 
 
+@_takes_tensor
+def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 tensor of shape labels.shape + (num_classes,), 1 at each label's class, else 0;
+    num_classes=-1 means labels.max() + 1."""
+    values = labels.data
+    if values.dtype.kind not in "iu":
+        raise TypeError(f"one_hot(): labels must be integers, got dtype {values.dtype}")
+    if values.size and values.min() < 0:
+        raise ValueError(f"one_hot(): labels must be non-negative, got {values.min()}")
+    if num_classes == -1:
+        num_classes = int(values.max()) + 1 if values.size else 0
+    if values.size and values.max() >= num_classes:
+        raise ValueError(f"one_hot(): label {values.max()} is out of range for "
+                         f"num_classes={num_classes}")
+    return Tensor(np.eye(num_classes, dtype=np.int64)[values])
+
+
 # ---- layers ---------------------------------------------------------------------------------
+@_takes_tensor
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
     if x.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
@@ -64,7 +138,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.Linear.apply(x, weight, bias)
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+@_takes_tensor
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout: zero each element with probability `p` and scale the survivors by
     1 / (1 - p), so the expected output equals the input and evaluation needs no rescaling.
     The identity when not training. Draws from `autograd.random.get_generator()`."""
@@ -91,6 +166,7 @@ def _channel_axes(x: Tensor, num_features: int) -> tuple[tuple[int, ...], tuple[
     return (0, 2), (1, num_features, 1)
 
 
+@_takes_tensor
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -162,64 +238,197 @@ def _as_array(value: Any) -> np.ndarray:
     return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
+def _target(target: Any, where: str) -> Any:
+    """A target as given if it is a Tensor, else as an array of numbers."""
+    if isinstance(target, Tensor):
+        return target
+    array = np.asarray(target)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where}(): argument 'target' must be a Tensor or an array of "
+                        f"numbers, got {type(target).__name__}")
+    return array
+
+
+def _same_shape(input: Tensor, target: Any, where: str, reduction: str) -> Any:
+    """The target, checked to have the input's shape (and the reduction to be known)."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    target = _target(target, where)
+    if target.shape != input.shape:
+        raise ValueError(f"{where}: target shape {target.shape} differs from input shape "
+                         f"{input.shape}")
+    return target
+
+
+@_takes_tensor
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """(input - target)^2, averaged (or summed) over all elements."""
-    if tuple(np.shape(_as_array(target))) != input.shape:
-        raise ValueError(f"mse_loss: target shape {np.shape(_as_array(target))} differs from "
-                         f"input shape {input.shape}")
-    diff = input - target
+    diff = input - _same_shape(input, target, "mse_loss", reduction)
     return _reduce(diff * diff, reduction)
 
 
-def _check_class_targets(scores: Tensor, target: np.ndarray) -> None:
+@_takes_tensor
+def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """|input - target| (its gradient at 0 is 0, as PyTorch's)."""
+    return _reduce((input - _same_shape(input, target, "l1_loss", reduction)).abs(), reduction)
+
+
+def _quadratic_then_linear(diff: Tensor, width: float) -> Tensor:
+    """0.5 d^2 / width for |d| < width, |d| - 0.5 width beyond: smooth at the join."""
+    size = diff.abs()
+    return ag.where(size.data < width, (0.5 / width) * diff * diff, size - 0.5 * width)
+
+
+@_takes_tensor
+def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, with d = input - target;
+    beta = 0 is the L1 loss."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    diff = input - _same_shape(input, target, "smooth_l1_loss", reduction)
+    return _reduce(_quadratic_then_linear(diff, beta) if beta > 0 else diff.abs(), reduction)
+
+
+@_takes_tensor
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean",
+               delta: float = 1.0) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): delta * smooth_l1(beta=delta)."""
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    diff = input - _same_shape(input, target, "huber_loss", reduction)
+    return _reduce(delta * _quadratic_then_linear(diff, delta), reduction)
+
+
+def _check_class_targets(scores: Tensor, target: np.ndarray, ignore_index: int) -> None:
     if scores.ndim != 2 or target.shape != (scores.shape[0],):
         raise ValueError(f"expected input of shape (N, C) and target of shape (N,), got input "
                          f"{scores.shape} and target {target.shape}")
     if target.dtype.kind not in "iu":
         raise TypeError(f"class targets must be integers, got dtype {target.dtype}")
-    if target.size and (target.min() < 0 or target.max() >= scores.shape[1]):
-        raise IndexError(f"target values must lie in [0, {scores.shape[1]}), got "
-                         f"[{target.min()}, {target.max()}]")
+    valid = target[target != ignore_index]
+    if valid.size and (valid.min() < 0 or valid.max() >= scores.shape[1]):
+        raise IndexError(f"target values must lie in [0, {scores.shape[1]}) or equal "
+                         f"ignore_index={ignore_index}, got [{valid.min()}, {valid.max()}]")
 
 
-def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """-log_probs[i, target[i]]: the negative log-likelihood of integer class targets."""
-    target = _as_array(target)
-    _check_class_targets(log_probs, target)
-    picked = log_probs[np.arange(target.shape[0]), target]
-    return _reduce(-picked, reduction)
+def _class_weights(weight: Any, classes: int, where: str) -> np.ndarray | None:
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        raise TypeError(f"{where}: weight must hold one number per class, got {weight!r}; "
+                        f"pass reduction={weight!r} by keyword (PyTorch's order: input, target, "
+                        "weight, ...)")
+    weight = _as_array(weight)
+    if weight.shape != (classes,):
+        raise ValueError(f"{where}: weight must have shape ({classes},), one per class, got "
+                         f"{weight.shape}")
+    return weight
 
 
-def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+@_takes_tensor
+def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """-w[y_i] * input[i, y_i] for log-probabilities (N, C) and integer class targets (N,);
+    samples whose target is `ignore_index` count for nothing. 'mean' divides by the sum of the
+    weights of the counted samples (their number, without `weight`)."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    target = _as_array(_target(target, "nll_loss"))
+    _check_class_targets(input, target, ignore_index)
+    weight = _class_weights(weight, input.shape[1], "nll_loss")
+    counted = target != ignore_index
+    rows = np.arange(target.shape[0])
+    if weight is None and counted.all():
+        return _reduce(-input[rows, target], reduction)
+    safe = np.where(counted, target, 0)
+    w = (np.ones(len(target), input.dtype) if weight is None else weight[safe]) * counted
+    losses = -input[rows, safe] * w.astype(input.dtype)
+    return losses.sum() / w.sum() if reduction == "mean" else _reduce(losses, reduction)
+
+
+@_takes_tensor
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """-log softmax(input)[target], from logits of shape (N, C) (or (C,)) and integer class
     targets of shape (N,) (or a scalar); class probabilities of the input's shape also work.
-    Computed as logsumexp(x) - x[target] with the max subtracted first, so it stays finite for
-    logits of any size."""
+
+    Without options it is one fused op (logsumexp(x) - x[target], the max subtracted first,
+    finite for logits of any size). `weight`, `ignore_index` as in `nll_loss`;
+    `label_smoothing` e mixes the target with the uniform distribution:
+    (1 - e) * nll + e / C * sum_c -w_c log p_c (normalised as the nll part is, for 'mean')."""
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    target_array = _as_array(target)
+        raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, got "
+                         f"{reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing}")
+    target_array = _as_array(_target(target, "cross_entropy"))
+    options = dict(weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
     if input.ndim == 1:  # one sample: treat as a batch of one
         shape = (1,) if target_array.dtype.kind in "iu" else (1, -1)
-        loss = cross_entropy(input.reshape(1, -1), target_array.reshape(shape), reduction)
+        loss = cross_entropy(input.reshape(1, -1), target_array.reshape(shape),
+                             reduction=reduction, **options)
         return loss.reshape(()) if reduction == "none" else loss
+    classes = input.shape[1] if input.ndim == 2 else 0
+    weight = _class_weights(weight, classes, "cross_entropy")
     if target_array.dtype.kind == "f":
         if target_array.shape != input.shape:
             raise ValueError(f"cross_entropy: probability targets of shape {target_array.shape} "
                              f"must match the input's shape {input.shape}")
-        return _reduce(-(input.log_softmax(axis=1) * target).sum(axis=1), reduction)
-    _check_class_targets(input, target_array)
-    return ops.CrossEntropy.apply(input, target_array, reduction)
+        if label_smoothing:
+            target = target * (1.0 - label_smoothing) + label_smoothing / classes
+        log_probs = input.log_softmax(axis=1)
+        if weight is not None:
+            log_probs = log_probs * weight.astype(input.dtype)
+        return _reduce(-(log_probs * target).sum(axis=1), reduction)
+    _check_class_targets(input, target_array, ignore_index)
+    counted = target_array != ignore_index
+    if weight is None and not label_smoothing and counted.all():
+        return ops.CrossEntropy.apply(input, target_array, reduction)
+    log_probs = input.log_softmax(axis=1)
+    nll = nll_loss(log_probs, target_array, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return nll
+    if weight is not None:
+        log_probs = log_probs * weight.astype(input.dtype)
+    smooth = -log_probs.sum(axis=1) * counted.astype(input.dtype)
+    if reduction == "mean":
+        total = counted.sum() if weight is None else weight[target_array[counted]].sum()
+        smooth = smooth.sum() / total
+    else:
+        smooth = _reduce(smooth, reduction)
+    return (1.0 - label_smoothing) * nll + (label_smoothing / classes) * smooth
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Any,
-                                     reduction: str = "mean") -> Tensor:
-    """-[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] from logits x, computed as
-    max(x, 0) - x y + log(1 + exp(-|x|)) so that it stays finite for logits of any size."""
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    if tuple(np.shape(_as_array(target))) != input.shape:
-        raise ValueError(f"binary_cross_entropy_with_logits: target shape "
-                         f"{np.shape(_as_array(target))} differs from input shape {input.shape}")
+def _elementwise_weight(loss: Tensor, weight: Any) -> Tensor:
+    return loss if weight is None else loss * _as_array(weight).astype(loss.dtype)
+
+
+@_takes_tensor
+def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
+                         reduction: str = "mean") -> Tensor:
+    """-w [y log x + (1 - y) log(1 - x)] for probabilities x, each log clamped at -100 as in
+    PyTorch, so that x = 0 or 1 gives a finite loss and gradient (one op, `ops.BCE`)."""
+    target = _same_shape(input, target, "binary_cross_entropy", reduction)
     if not isinstance(target, Tensor):
-        target = np.asarray(target, dtype=input.dtype)
-    return _reduce(ops.BCEWithLogits.apply(input, target), reduction)
+        target = target.astype(input.dtype)
+    return _reduce(_elementwise_weight(ops.BCE.apply(input, target), weight), reduction)
+
+
+@_takes_tensor
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,
+                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+    """-w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] from logits x, computed as
+    max(x, 0) - x y + log(1 + exp(-|x|)) so that it stays finite for logits of any size;
+    `pos_weight` p (broadcast along the last axis: one per class) weighs the positives, adding
+    (p - 1) y log(1 + exp(-x)) to that."""
+    target = _same_shape(input, target, "binary_cross_entropy_with_logits", reduction)
+    if not isinstance(target, Tensor):
+        target = target.astype(input.dtype)
+    loss = ops.BCEWithLogits.apply(input, target)
+    if pos_weight is not None:
+        extra = _as_array(pos_weight).astype(input.dtype) - 1
+        softplus_of_minus_x = ops.BCEWithLogits.apply(input, np.ones(input.shape, input.dtype))
+        loss = loss + extra * target * softplus_of_minus_x
+    return _reduce(_elementwise_weight(loss, weight), reduction)

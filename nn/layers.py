@@ -1,9 +1,11 @@
-"""Layers: Linear, the activations, Softmax, BatchNorm1d, Dropout (PyTorch names and defaults)."""
+"""Layers: Linear, the activations, Softmax, Flatten, BatchNorm1d, Dropout (PyTorch names and
+defaults). `inplace=True` is accepted where PyTorch has it; the result is computed out of place."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -16,10 +18,28 @@ from .module import Module, Parameter
 
 
 class Identity(Module):
-    """Returns its input."""
+    """Returns its input (constructor arguments are accepted and ignored, as in PyTorch)."""
 
-    def forward(self, x: Tensor) -> Tensor:
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__()
+
+    def forward(self, x: Any) -> Any:
         return x
+
+
+class _InPlaceOption(Module):
+    """A layer with PyTorch's `inplace` flag, accepted and shown in repr; computed out of place
+    (a PyTorch script relying on its input being overwritten must use the result instead)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+    def _with_inplace(self, text: str) -> str:
+        return f"{text}, inplace=True" if self.inplace else text
 
 
 class Linear(Module):
@@ -58,53 +78,91 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
-class ReLU(Module):
+class ReLU(_InPlaceOption):
     """max(x, 0): cheap, no vanishing gradient for x > 0; a unit stuck below 0 never updates."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+        return F.relu(x)
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_InPlaceOption):
     """x for x > 0, negative_slope * x otherwise: some gradient always flows."""
 
-    def __init__(self, negative_slope: float = 0.01):
-        super().__init__()
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        super().__init__(inplace)
         self.negative_slope = negative_slope
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.leaky_relu(self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return self._with_inplace(f"negative_slope={self.negative_slope}")
 
 
-class ELU(Module):
+class ELU(_InPlaceOption):
     """x for x > 0, alpha * (exp(x) - 1) otherwise: smooth and roughly zero-centred."""
 
-    def __init__(self, alpha: float = 1.0):
-        super().__init__()
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__(inplace)
         self.alpha = alpha
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.elu(self.alpha)
+        return F.elu(x, self.alpha)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return self._with_inplace(f"alpha={self.alpha}")
+
+
+class SiLU(_InPlaceOption):
+    """x * sigmoid(x) (swish): smooth, non-monotonic just below 0."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.silu(x)
 
 
 class Sigmoid(Module):
     """1 / (1 + exp(-x)): saturates at both ends (vanishing gradients), not zero-centred."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.sigmoid()
+        return F.sigmoid(x)
 
 
 class Tanh(Module):
     """tanh(x): zero-centred sigmoid shape, still saturates."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.tanh()
+        return F.tanh(x)
+
+
+class GELU(Module):
+    """x * Phi(x), Phi the standard normal CDF (exact, through erf, as PyTorch's default);
+    approximate='tanh' gives the tanh approximation."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, a smooth relu; linear where beta x > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Softmax(Module):
@@ -116,7 +174,7 @@ class Softmax(Module):
         self.axis = axis
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.softmax(axis=self.axis)
+        return F.softmax(x, axis=self.axis)
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
@@ -126,14 +184,30 @@ class LogSoftmax(Softmax):
     """x - logsumexp(x) along `axis`."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.log_softmax(axis=self.axis)
+        return F.log_softmax(x, axis=self.axis)
 
 
 class Flatten(Module):
-    """Reshape (N, d1, d2, ...) to (N, d1 * d2 * ...)."""
+    """Merge axes start_dim..end_dim into one: (N, d1, d2, ...) -> (N, d1 * d2 * ...) by
+    default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.reshape(x.shape[0], -1)
+        F._check_tensor(x, "Flatten")
+        ndim = max(x.ndim, 1)
+        start, end = self.start_dim, self.end_dim
+        if not (-ndim <= start < ndim and -ndim <= end < ndim) or start % ndim > end % ndim:
+            raise ValueError(f"Flatten: start_dim={start} and end_dim={end} do not select "
+                             f"axes of an input of shape {x.shape}")
+        shape = x.shape or (1,)
+        start, end = start % ndim, end % ndim
+        return x.reshape(*shape[:start], -1, *shape[end + 1:])
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class BatchNorm1d(Module):
@@ -174,6 +248,7 @@ class BatchNorm1d(Module):
             self.num_batches_tracked.data[...] = 0
 
     def forward(self, x: Tensor) -> Tensor:
+        F._check_tensor(x, "BatchNorm1d")
         F._channel_axes(x, self.num_features)  # check the shape before counting the batch
         momentum = self.momentum
         if self.training and self.track_running_stats:
@@ -194,14 +269,14 @@ class BatchNorm1d(Module):
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
 
-class Dropout(Module):
+class Dropout(_InPlaceOption):
     """Inverted dropout: in training each element is zeroed with probability `p` and the
     survivors are scaled by 1 / (1 - p) (so no rescaling is needed at evaluation); the identity
     in eval mode. Note `p` is the probability of dropping, as in PyTorch (the course's `p` is the
     probability of keeping)."""
 
-    def __init__(self, p: float = 0.5):
-        super().__init__()
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__(inplace)
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = p
@@ -210,4 +285,4 @@ class Dropout(Module):
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return self._with_inplace(f"p={self.p}")

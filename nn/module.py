@@ -14,6 +14,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from autograd.tensor import HookHandle
 
 
 class Parameter(Tensor):
@@ -80,8 +81,39 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
+    # Forward hooks: lists made on the first registration (class-level None until then).
+    _forward_pre_hooks: list | None = None
+    _forward_hooks: list | None = None
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if self._forward_pre_hooks is None and self._forward_hooks is None:
+            return self.forward(*args, **kwargs)
+        for hook in tuple(self._forward_pre_hooks or ()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook in tuple(self._forward_hooks or ()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def register_forward_pre_hook(self, hook: Callable[[Module, tuple], Any]) -> HookHandle:
+        """Call `hook(module, args)` before each forward; a returned value replaces the
+        positional arguments (a non-tuple becomes the only one). `handle.remove()` undoes."""
+        if self._forward_pre_hooks is None:
+            object.__setattr__(self, "_forward_pre_hooks", [])
+        self._forward_pre_hooks.append(hook)
+        return HookHandle(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> HookHandle:
+        """Call `hook(module, args, output)` after each forward; a returned value replaces the
+        output. `handle.remove()` undoes."""
+        if self._forward_hooks is None:
+            object.__setattr__(self, "_forward_hooks", [])
+        self._forward_hooks.append(hook)
+        return HookHandle(self._forward_hooks, hook)
 
     # ---- registration -------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -90,10 +122,10 @@ class Module:
                 f"cannot assign {name!r} before Module.__init__() is called; "
                 f"call super().__init__() first in {type(self).__name__}.__init__")
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, keep=self._parameters)
             self._parameters[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep=self._modules)
             self._modules[name] = value
         elif name in self._parameters:
             if value is not None:
@@ -116,17 +148,21 @@ class Module:
         self._forget(name)
         object.__delattr__(self, name)
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, name: str, keep: dict | None = None) -> None:
+        """Unregister `name` from every registry but `keep`, where it is about to be replaced
+        and so keeps its place (Sequential's order, state_dict's)."""
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
-        self._non_persistent.discard(name)
+            if registry is not keep:
+                registry.pop(name, None)
+        if keep is not self._buffers:
+            self._non_persistent.discard(name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register `param` (or None, a declared but absent parameter such as a missing bias)."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot register {type(param).__name__} as parameter {name!r} "
                             "(nn.Parameter or None expected)")
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
         object.__setattr__(self, name, param)
 
@@ -135,9 +171,11 @@ class Module:
         it is saved in `state_dict` (unless `persistent=False`) and not trained."""
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = ag.tensor(np.asarray(tensor))
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
-        if not persistent:
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
         object.__setattr__(self, name, tensor)
 
@@ -145,7 +183,7 @@ class Module:
         """Register `module` as a child called `name` (what attribute assignment does)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
         object.__setattr__(self, name, module)
 
@@ -389,3 +427,91 @@ class ModuleList(_ModuleSequence):
     def __init__(self, modules: Iterable[Module] | None = None):
         super().__init__()
         self.extend(modules or ())
+
+
+class ModuleDict(Module):
+    """Modules by name, registered (as attributes would be), in insertion order; indexing,
+    `in`, `len`, iteration over the names, `keys`, `values`, `items`, `update`, `pop`."""
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
+        super().__init__()
+        self.update(modules or {})
+
+    def __getitem__(self, name: str) -> Module:
+        return self._modules[name]
+
+    def __setitem__(self, name: str, module: Module) -> None:
+        self.add_module(name, module)
+
+    def __delitem__(self, name: str) -> None:
+        delattr(self, name)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._modules
+
+    def keys(self) -> Iterable[str]:
+        return self._modules.keys()
+
+    def values(self) -> Iterable[Module]:
+        return self._modules.values()
+
+    def items(self) -> Iterable[tuple[str, Module]]:
+        return self._modules.items()
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        for name, module in (modules.items() if isinstance(modules, Mapping) else modules):
+            self[name] = module
+
+    def pop(self, name: str) -> Module:
+        module = self[name]
+        del self[name]
+        return module
+
+    def clear(self) -> None:
+        for name in list(self._modules):
+            del self[name]
+
+
+class ParameterList(Module):
+    """A list of parameters, registered as '0', '1', ... (a plain list's would not be). A
+    tensor or array given is wrapped in a `Parameter`."""
+
+    def __init__(self, values: Iterable[Any] | None = None):
+        super().__init__()
+        self.extend(values or ())
+
+    @staticmethod
+    def _as_parameter(value: Any) -> Parameter:
+        if isinstance(value, Parameter):
+            return value
+        if not isinstance(value, (Tensor, np.ndarray)):
+            raise TypeError(f"ParameterList: expected a Parameter, tensor or array, got "
+                            f"{type(value).__name__}")
+        return Parameter(value)
+
+    def append(self, value: Any) -> ParameterList:
+        self.register_parameter(str(len(self)), self._as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        for value in values:
+            self.append(value)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())
+
+    def __getitem__(self, index: int) -> Parameter:
+        return list(self._parameters.values())[index]
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        self.register_parameter(list(self._parameters)[index], self._as_parameter(value))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -182,6 +183,7 @@ OPS: list[Op] = [
     Op("cos", lambda a: a.cos(), np.cos, [(s,) for s in UNARY]),
     Op("log1p", lambda a: a.log1p(), np.log1p, [(s,) for s in UNARY], positive),
     Op("clone", lambda a: a.clone(), np.copy, [(s,) for s in UNARY]),
+    Op("erf", ag.ops.Erf.apply, np.vectorize(math.erf, otypes=[float]), [(s,) for s in UNARY]),
     Op("abs", lambda a: a.abs(), np.abs, [(s,) for s in UNARY], away_from_zero),
     Op("clip", lambda a: a.clip(-0.5, 0.5), lambda a: np.clip(a, -0.5, 0.5),
        [(s,) for s in UNARY], away_from_zero),
@@ -197,6 +199,8 @@ OPS: list[Op] = [
     Op("minimum", ag.minimum, np.minimum, BINARY),
     Op("where", lambda a, b: ag.where(a.data > 0.5, a, b), lambda a, b: np.where(a > 0.5, a, b),
        BINARY),
+    Op("bce", ag.ops.BCE.apply, lambda x, y: -(y * np.log(x) + (1 - y) * np.log1p(-x)),
+       [((3, 4), (3, 4)), ((3, 4), (4,))], lambda rng, shape: rng.uniform(0.05, 0.95, shape)),
     Op("matmul_2d", lambda a, b: a @ b, np.matmul, [((3, 4), (4, 2))]),
     Op("matmul_vec_mat", lambda a, b: a @ b, np.matmul, [((4,), (4, 2)), ((3,), (2, 3, 2))]),
     Op("matmul_mat_vec", lambda a, b: a @ b, np.matmul, [((3, 4), (4,)), ((2, 3, 4), (4,))]),

@@ -1,5 +1,6 @@
 """Tests for autograd.kernels: every kernel against a float64 NumPy reference."""
 
+import math
 import os
 import shutil
 import stat
@@ -42,6 +43,7 @@ KERNELS = {
     "elu": (lambda x: kernels.elu(x, ALPHA), _elu, 1),
     "elu_backward": (lambda y, g: kernels.elu_backward(y, g, ALPHA),
                      lambda y, g: np.where(y > 0, g, g * (y + ALPHA)), 2),
+    "erf": (kernels.erf, np.vectorize(math.erf, otypes=[float]), 1),
 }
 DTYPES = [np.float32, np.float64]
 # Measured error is at most 1.5 ulp; the reference itself is rounded once more.

@@ -30,6 +30,7 @@ from .elementwise import (
     Clone,
     Cos,
     Div,
+    Erf,
     Exp,
     Log,
     Log1p,
@@ -46,7 +47,7 @@ from .elementwise import (
     minimum,
     where,
 )
-from .fused import BCEWithLogits, CrossEntropy, Linear
+from .fused import BCE, BCEWithLogits, CrossEntropy, Linear
 from .linalg import MatMul
 from .reductions import Max, Min, Sum
 from .shape import (

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from ..function import Primitive
 from ..tensor import Tensor, _unwrap
 
@@ -158,6 +160,18 @@ class Log1p(Primitive):  # a rule of its own: log(1 + x) loses the digits of a s
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         return grad / (1 + a)
+
+
+class Erf(Primitive):  # no NumPy ufunc: the forward is a kernel (libm's erf), for GELU
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return kernels.erf(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * (2 / math.sqrt(math.pi)) * Exp.apply(-(a * a))
 
 
 class Clone(Primitive):

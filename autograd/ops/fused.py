@@ -12,6 +12,7 @@ from ..blas import matmul
 from ..function import Primitive
 from ..tensor import Tensor
 from .activations import Sigmoid
+from .elementwise import Log, Log1p, Maximum
 
 
 class Linear(Primitive):
@@ -95,3 +96,32 @@ class BCEWithLogits(Primitive):
         grad_x = grad * (Sigmoid.apply(x) - y) if ctx.needs_input_grad[0] else None
         grad_y = -grad * x if ctx.needs_input_grad[1] else None
         return grad_x, grad_y
+
+
+class BCE(Primitive):
+    """-(y log x + (1 - y) log(1 - x)) with each log clamped at -100, as PyTorch's: one op so
+    that a probability of exactly 0 or 1 (a saturated float32 sigmoid) gives a finite loss and
+    the finite gradient (x - y) / max(x (1 - x), 1e-12), where the composed, clamped logs
+    would give 0 * inf = NaN."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        log_x, log_1mx = _clamped_logs(x)
+        return -(y * log_x + (1 - y) * log_1mx)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple[Any, Any]:
+        x, y = ctx.saved_tensors  # arrays, or tensors under create_graph
+        need_x, need_y = ctx.needs_input_grad
+        grad_x = grad * (x - y) / Maximum.apply(x * (1 - x), 1e-12) if need_x else None
+        if not need_y:
+            return grad_x, None
+        log_x, log_1mx = _clamped_logs(x)
+        return grad_x, grad * (log_1mx - log_x)
+
+
+def _clamped_logs(x: Any) -> tuple[Any, Any]:
+    """max(log x, -100) and max(log(1 - x), -100), for arrays or tensors."""
+    with np.errstate(divide="ignore"):
+        return (Maximum.apply(Log.apply(x), -100.0), Maximum.apply(Log1p.apply(-x), -100.0))

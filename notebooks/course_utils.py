@@ -34,3 +34,33 @@ def paths(ax, trajectory: np.ndarray, label: str | None = None, color=None,
     shown = trajectory[: outside[0] + 1] if len(outside) else trajectory
     ax.plot(shown[:, 0], shown[:, 1], ".-", color=color, markersize=3, linewidth=1,
             label=label)
+
+
+def _shown(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return ", ".join(_shown(v) for v in value)
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def findings_table(findings: dict):
+    """A notebook's measured findings as a Markdown table (its closing cell shows it)."""
+    from IPython.display import Markdown
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")  # a | inside a cell would end it
+
+    rows = ["| finding | measured |", "|:---|:---|"]
+    rows += [f"| {cell(key)} | {cell(_shown(value))} |" for key, value in findings.items()]
+    return Markdown("\n".join(rows))
+
+
+def one_thread() -> None:
+    """One BLAS thread and one Numba thread: on a 2-core machine the notebooks' small matrices
+    run several times faster than with two thread pools competing for the cores."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+    numba.set_num_threads(1)

@@ -599,6 +599,22 @@ class Tensor:
         """Copy `src`'s values in, broadcast to this shape and cast to this dtype."""
         return self._in_place("copy_", src, lambda a, v: np.copyto(a, v, casting="unsafe"),
                               lambda: ops.SetItem.apply(self, Ellipsis, src))
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def __format__(self, spec: str) -> str:
+        """`f"{loss:.4f}"` formats a one-element tensor's value; no spec gives `str(t)`."""
+        return format(self._scalar("format"), spec) if spec else str(self)
+
+    def _scalar(self, where: str) -> Any:
+        if self.data.size != 1:
+            raise TypeError(f"{where}: only a one-element tensor converts to a Python number; "
+                            f"this one has shape {self.shape}")
+        return self.data.item()
     # ---- end of PyTorch spellings ---------------------------------------------------------
 
 

@@ -368,3 +368,19 @@ def test_nn_softmax_and_log_softmax_take_dim():
                                      (nn.Softmax(dim=0)(x), x.softmax(axis=0)),
                                      (nn.LogSoftmax(dim=0)(x), x.log_softmax(axis=0))]:
         np.testing.assert_array_equal(torch_style.data, numpy_style.data)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_float_int_and_format_on_a_one_element_tensor(dtype):
+    t = Tensor(np.array([[2.75]], dtype))
+    assert float(t) == 2.75 and type(float(t)) is float
+    assert int(t) == 2 and type(int(t)) is int
+    assert f"{t:.1f}" == "2.8" and format(t, ">6.2f") == "  2.75" and f"{t}" == str(t)
+
+
+def test_float_of_a_tensor_with_several_elements_is_a_type_error():
+    with pytest.raises(TypeError, match=r"float: only a one-element tensor converts to a Python "
+                                        r"number; this one has shape \(2,\)"):
+        float(ag.zeros(2))
+    with pytest.raises(TypeError, match="format: only a one-element tensor"):
+        f"{ag.zeros(2):.3f}"

@@ -19,6 +19,7 @@ if _found:
 from numpy import float32, float64, int64  # noqa: E402  (the dtypes, as ag.float32 etc.)
 
 from . import utils, viz  # noqa: E402  (after the check: a mixed directory fails first)
+from .compile import CompileError, compile, replayed  # noqa: E402
 from .creation import (  # noqa: E402
     arange,
     empty,
@@ -77,5 +78,5 @@ __all__ = [
     "empty", "linspace", "rand_like", "randn_like", "from_numpy", "float32", "float64", "int64",
     "cat", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "sum",
     "mean", "max", "min", "matmul", "reshape", "transpose", "swapaxes", "clip", "softmax",
-    "log_softmax",
+    "log_softmax", "compile", "CompileError", "replayed",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .compile import replayed
 from .ops import check_device
 from .random import get_generator
 from .tensor import Tensor
@@ -85,6 +86,7 @@ def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.ones_like(np.asarray(t), dtype=dtype), requires_grad=requires_grad)
 
 
+@replayed  # a compiled step draws fresh numbers on every replay
 @_on_cpu
 def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1), from the global generator (`manual_seed`)."""
@@ -92,6 +94,7 @@ def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(values.astype(_float(dtype)), requires_grad=requires_grad)
 
 
+@replayed  # a compiled step draws fresh numbers on every replay
 @_on_cpu
 def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal, from the global generator (`manual_seed`)."""

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .compile import _capture  # ag.compile's hooks
 from .grad_mode import _mode
 from .tensor import Tensor
 
@@ -147,6 +148,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any) -> Any:
+        if _capture.recorder is not None:  # ag.compile is capturing a step
+            return _capture.recorder.apply(cls, args)
         arrays, edges, needs = [], [], []
         tensor_given = record = False
         for a in args:

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .compile import _capture  # ag.compile's hooks
+
 # Mixed into the seed so that `manual_seed(n)` does not give the same stream as
 # `np.random.default_rng(n)`: data drawn with one and weights with the other stay independent.
 _STREAM = 0x6175746F  # "auto"
@@ -19,4 +21,6 @@ def manual_seed(seed: int) -> None:
 
 def get_generator() -> np.random.Generator:
     """The generator every random draw in the library takes its numbers from."""
+    if _capture.recorder is not None:  # ag.compile: a draw outside a @replayed function
+        _capture.recorder.escape("get_generator()", None)
     return _generator

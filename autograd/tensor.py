@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .compile import _capture  # ag.compile's hooks
 from .grad_mode import _mode
 
 
@@ -134,16 +135,24 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared, not copied)."""
+        if _capture.recorder is not None:  # ag.compile: a value leaving the tape
+            _capture.recorder.escape(".numpy()", self)
         return self.data
 
     def item(self) -> Any:
+        if _capture.recorder is not None:  # ag.compile: a value leaving the tape
+            _capture.recorder.escape(".item()", self)
         return self.data.item()
 
     def tolist(self) -> Any:
+        if _capture.recorder is not None:  # ag.compile: a value leaving the tape
+            _capture.recorder.escape(".tolist()", self)
         return self.data.tolist()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """`np.asarray(t)` shares the data; `np.array(t)` (copy=True) copies it."""
+        if _capture.recorder is not None:  # ag.compile: a value leaving the tape
+            _capture.recorder.escape("np.asarray()", self)
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
@@ -161,6 +170,8 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
+        if _capture.recorder is not None:  # ag.compile: a value leaving the tape
+            _capture.recorder.escape("bool()", self)
         return bool(self.data)
 
     __hash__ = object.__hash__  # tensors are identities (== is elementwise)
@@ -316,6 +327,9 @@ class Tensor:
         the result as an op (out of place), its values are written in, and this tensor
         becomes that op's output. A leaf that requires grad, or a view, is refused instead:
         its own gradient, or the viewed tensor's graph, could not follow the change."""
+        if _capture.recorder is not None:  # ag.compile is capturing a step
+            return _capture.recorder.in_place(Tensor._in_place, self, name, value, update,
+                                              recorded)
         if _mode.enabled and (self._requires_grad
                               or isinstance(value, Tensor) and value._requires_grad):
             if self._requires_grad and self.grad_fn is None:

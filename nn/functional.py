@@ -15,6 +15,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor, ops
+from autograd.compile import replayed
 from autograd.random import get_generator
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -149,10 +150,16 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
         return x
     if p == 1.0:
         return x * np.zeros(x.shape, dtype=x.dtype)
-    keep = get_generator().random(x.shape, dtype=np.float32) >= p
-    mask = keep.astype(x.dtype)
+    return x * Tensor(_dropout_mask(x.shape, p, x.dtype))  # a tensor: Mul keeps it by reference
+
+
+@replayed  # a compiled step draws a fresh mask on every replay
+def _dropout_mask(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
+    """1 / (1 - p) where an element is kept (probability 1 - p), else 0."""
+    keep = get_generator().random(shape, dtype=np.float32) >= p
+    mask = keep.astype(dtype)
     mask *= 1.0 / (1.0 - p)
-    return x * Tensor(mask)  # a tensor, so Mul keeps it by reference (an array is copied)
+    return mask
 
 
 def _channel_axes(x: Tensor, num_features: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -208,9 +215,9 @@ def _batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | No
         if training and running_mean is not None:
             with ag.no_grad():
                 running_mean *= 1.0 - momentum
-                running_mean += momentum * mean.data.reshape(num_features)
-                running_var *= 1.0 - momentum
-                running_var += (momentum * count / (count - 1)) * var.data.reshape(num_features)
+                running_mean += momentum * mean.reshape(num_features)  # tensor ops: a compiled
+                running_var *= 1.0 - momentum  # step replays them
+                running_var += (momentum * count / (count - 1)) * var.reshape(num_features)
     else:
         # Evaluation: a fixed per-channel affine map x * scale + shift.
         inv_std = 1.0 / np.sqrt(running_var.data + eps)

@@ -252,7 +252,8 @@ class BatchNorm1d(Module):
         F._channel_axes(x, self.num_features)  # check the shape before counting the batch
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            with ag.no_grad():
+                self.num_batches_tracked += 1  # in place on the tensor: a compiled step replays it
             if momentum is None:  # cumulative moving average
                 momentum = 1.0 / float(self.num_batches_tracked.data)
         return F._batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,

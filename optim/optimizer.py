@@ -19,6 +19,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from autograd.compile import replayed
 
 
 class Optimizer:
@@ -80,6 +81,7 @@ class Optimizer:
             raise ValueError("a parameter appears twice in one parameter group")
         self.param_groups.append(group)
 
+    @replayed  # ag.compile replays the call: plain NumPy on persistent state
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: set `.grad` to None (the default), or fill it with zeros."""
         for group in self.param_groups:
@@ -91,6 +93,7 @@ class Optimizer:
                 else:
                     p.grad.data.fill(0)
 
+    @replayed  # ag.compile replays the call: plain NumPy on persistent state
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient. `closure`, if given, recomputes the
         loss (zero_grad, forward, backward) and is called first; its loss is returned."""

@@ -1,0 +1,292 @@
+"""ag.compile: a replayed step gives the eager results bit for bit; what cannot be captured
+raises at capture; check=True catches what capture cannot see."""
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+import optim
+from autograd import CompileError
+from nn import functional as F
+
+STEPS = 50
+
+
+def _same(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def _state(model, opt):
+    """Every array a training step changes: parameters, buffers, gradients, Adam's moments."""
+    arrays = [v.copy() for v in model.state_dict().values()]
+    arrays += [p.grad.data.copy() for p in model.parameters() if p.grad is not None]
+    for state in opt.state.values():
+        arrays += [v.copy() for v in state.values() if isinstance(v, np.ndarray)]
+    return arrays
+
+
+def _mlp_run(compiled, dtype, batch_sizes=(16,)):
+    ag.manual_seed(3)
+    model = nn.Sequential(nn.Linear(6, 12, dtype=dtype), nn.BatchNorm1d(12, dtype=dtype),
+                          nn.ReLU(), nn.Dropout(0.3), nn.Linear(12, 4, dtype=dtype))
+    opt = optim.Adam(model.parameters(), lr=1e-2)
+    schedule = optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = ag.compile(step) if compiled else step
+    rng = np.random.default_rng(0)
+    losses = []
+    for i in range(STEPS):
+        n = batch_sizes[i % len(batch_sizes)]
+        x = ag.tensor(rng.standard_normal((n, 6)).astype(dtype))
+        y = rng.integers(0, 4, n)
+        losses.append(run(x, y).data.copy())
+        if i % 5 == 4:
+            schedule.step()
+    return losses, _state(model, opt), run
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mlp_batchnorm_dropout_adam_schedule_bit_identical(dtype):
+    eager_losses, eager_state, _ = _mlp_run(False, dtype)
+    losses, state, compiled = _mlp_run(True, dtype)
+    assert all(_same(a, b) for a, b in zip(eager_losses, losses))
+    assert len(state) == len(eager_state) and all(map(_same, state, eager_state))
+    assert len(compiled.tapes) == 1
+    tape = str(compiled.tape)
+    for name in ("Linear", "CrossEntropy", "_dropout_mask", "Adam.step", "in-place"):
+        assert name in tape
+
+
+def test_input_shape_change_records_a_second_tape():
+    eager_losses, eager_state, _ = _mlp_run(False, np.float32, batch_sizes=(16, 9))
+    losses, state, compiled = _mlp_run(True, np.float32, batch_sizes=(16, 9))
+    assert len(compiled.tapes) == 2
+    assert all(_same(a, b) for a, b in zip(eager_losses, losses))
+    assert all(map(_same, state, eager_state))
+
+
+class Cube(ag.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return 3 * grad * x ** 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_custom_function_is_replayed_generically_bit_identical(dtype):
+    def run(compiled):
+        ag.manual_seed(1)
+        layer = nn.Linear(3, 2, dtype=dtype)
+        opt = optim.SGD(layer.parameters(), lr=1e-3, momentum=0.9)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (Cube.apply(layer(x)) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        fn = ag.compile(step) if compiled else step
+        rng = np.random.default_rng(2)
+        out = [fn(ag.tensor(rng.standard_normal((5, 3)).astype(dtype))).data.copy()
+               for _ in range(STEPS)]
+        return out, [p.data.copy() for p in layer.parameters()], fn
+
+    eager, eager_params, _ = run(False)
+    losses, params, compiled = run(True)
+    assert all(map(_same, eager, losses)) and all(map(_same, eager_params, params))
+    assert np.isfinite(losses[-1]) and losses[-1] < losses[0]
+    assert "Cube" in str(compiled.tape) and "(generic)" in str(compiled.tape)
+
+
+def test_linear_regression_manual_update_and_grad_reset():
+    """Gradient descent written out: w -= lr * w.grad under no_grad, .grad set to None."""
+    def run(compiled):
+        w = ag.tensor(np.float32(0.0), requires_grad=True)
+        b = ag.tensor(np.float32(0.0), requires_grad=True)
+
+        def step(x, y):
+            nonlocal w, b
+            loss = ((w * x + b - y) ** 2).mean()
+            loss.backward()
+            with ag.no_grad():
+                w -= 0.1 * w.grad
+                b -= 0.1 * b.grad
+            w.grad = b.grad = None
+            return loss
+        fn = ag.compile(step) if compiled else step
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal(20).astype(np.float32)
+        y = 3 * x - 1
+        out = [fn(ag.tensor(x), ag.tensor(y)).data.copy() for _ in range(STEPS)]
+        return out, w.data.copy(), b.data.copy(), w.grad
+
+    eager, w0, b0, _ = run(False)
+    losses, w1, b1, grad = run(True)
+    assert all(map(_same, eager, losses)) and _same(w0, w1) and _same(b0, b1)
+    assert grad is None
+    assert abs(float(w1) - 3) < 1e-2
+
+
+def test_rand_inside_the_step_draws_fresh_numbers_in_eager_order():
+    def run(compiled):
+        ag.manual_seed(5)
+        w = ag.tensor(np.ones(4, np.float32), requires_grad=True)
+
+        def step():
+            nonlocal w
+            noise = ag.randn(4)
+            loss = (w * noise).sum() + ag.rand(4).sum()
+            loss.backward()
+            with ag.no_grad():
+                w -= 0.1 * w.grad
+            w.grad = None
+            return loss
+        fn = ag.compile(step) if compiled else step
+        return [fn().data.copy() for _ in range(10)], w.data.copy()
+
+    eager, w0 = run(False)
+    compiled, w1 = run(True)
+    assert all(map(_same, eager, compiled)) and _same(w0, w1)
+    assert len({float(v) for v in compiled}) == 10  # not frozen
+
+
+def test_create_graph_raises_at_capture():
+    x = ag.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+
+    def step():
+        (g,) = ag.grad((x ** 3).sum(), x, create_graph=True)
+        g.sum().backward()
+    with pytest.raises(CompileError, match="create_graph"):
+        ag.compile(step)()
+
+
+@pytest.mark.parametrize("read, what", [
+    (lambda t: t.item(), r"\.item\(\)"),
+    (lambda t: t.numpy(), r"\.numpy\(\)"),
+    (lambda t: t.tolist(), r"\.tolist\(\)"),
+    (lambda t: bool(t > 0), r"bool\(\)"),
+    (lambda t: np.asarray(t), r"np\.asarray\(\)"),
+])
+def test_reading_a_value_into_python_raises_at_capture(read, what):
+    w = ag.tensor(np.float32(2.0), requires_grad=True)
+
+    def step(x):
+        loss = (w * x).sum()
+        read(loss)
+        return loss
+    with pytest.raises(CompileError, match=what + ".*test_compile.py"):
+        ag.compile(step)(ag.tensor(np.ones(3, np.float32)))
+
+
+def test_hooks_raise_at_capture():
+    w = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+
+    def on_leaf(x):
+        w.register_hook(lambda g: g * 2)
+        (w * x).sum().backward()
+
+    def on_output(x):
+        y = w * x
+        y.register_hook(lambda g: g)
+        y.sum().backward()
+    for step in (on_leaf, on_output):
+        w._hooks = None
+        with pytest.raises(CompileError, match="hook"):
+            ag.compile(step)(ag.tensor(np.ones(3, np.float32)))
+
+
+def test_direct_draw_and_grad_assignment_raise_at_capture():
+    w = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+
+    def draws(x):
+        return w * ag.random.get_generator().random(3)
+
+    def assigns(x):
+        (w * x).sum().backward()
+        w.grad = ag.zeros(3)
+    with pytest.raises(CompileError, match="get_generator"):
+        ag.compile(draws)(ag.tensor(np.ones(3, np.float32)))
+    with pytest.raises(CompileError, match=r"\.grad .*assigned directly"):
+        ag.compile(assigns)(ag.tensor(np.ones(3, np.float32)))
+
+
+def test_check_catches_a_branch_on_a_tensor_value():
+    w = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+
+    def step(x):
+        y = w * x
+        if x.data.sum() > 0:  # through .data: invisible at capture
+            y = y * 2
+        return y.sum()
+    compiled = ag.compile(step, check=True)
+    positive = ag.tensor(np.ones(3, np.float32))
+    assert _same(compiled(positive).data, step(positive).data)
+    assert _same(compiled(positive).data, step(positive).data)  # replayed and checked
+    with pytest.raises(CompileError, match="another path at operation 1"):
+        compiled(ag.tensor(-np.ones(3, np.float32)))
+
+
+def test_check_catches_a_frozen_numpy_value():
+    w = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+
+    def step(x):
+        return (w * (x.data > 0)).sum()  # the mask is NumPy: frozen at capture
+    compiled = ag.compile(step, check=True)
+    compiled(ag.tensor(np.ones(3, np.float32)))
+    with pytest.raises(CompileError, match="operation 0, forward Mul"):
+        compiled(ag.tensor(-np.ones(3, np.float32)))
+
+
+def test_check_passes_a_correct_step_and_keeps_its_state():
+    eager_losses, eager_state, _ = _mlp_run(False, np.float32)
+    ag.manual_seed(3)
+    model = nn.Sequential(nn.Linear(6, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Dropout(0.3),
+                          nn.Linear(12, 4))
+    opt = optim.Adam(model.parameters(), lr=1e-2)
+    schedule = optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    compiled = ag.compile(step, check=True)
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        x = ag.tensor(rng.standard_normal((16, 6)).astype(np.float32))
+        assert _same(compiled(x, rng.integers(0, 4, 16)).data, eager_losses[i])
+        if i % 5 == 4:
+            schedule.step()
+
+
+def test_a_rebound_parameter_is_captured_again():
+    w = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+    compiled = ag.compile(lambda x: (w * x).sum())
+    x = ag.tensor(np.arange(3, dtype=np.float32))
+    assert float(compiled(x).data) == 3.0
+    w.data = np.full(3, 2, np.float32)
+    assert float(compiled(x).data) == 6.0
+    assert float(compiled(x).data) == 6.0
+
+
+def test_returned_tensors_are_copies():
+    w = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+    compiled = ag.compile(lambda x: w * x)
+    first = compiled(ag.tensor(np.ones(3, np.float32)))
+    compiled(ag.tensor(np.full(3, 5, np.float32)))
+    assert first.data.tolist() == [1.0, 1.0, 1.0]

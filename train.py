@@ -173,6 +173,24 @@ def write_graph(loss: ag.Tensor, model: nn.Module, path: str | None, detail: str
         ag.viz.to_svg(loss, path, **options)
 
 
+def training_step(forward: Callable, model: nn.Module, optimizer: optim.Optimizer,
+                  draw: bool = False, graph_path: str | None = None,
+                  graph_detail: str = "modules") -> Callable[[ag.Tensor, ag.Tensor], Any]:
+    """One step: forward, cross-entropy, backward, update; returns (loss, logits). With
+    `draw`, the step's graph is drawn (to `graph_path`) before backward frees it."""
+    def step(x: ag.Tensor, y: ag.Tensor) -> tuple[ag.Tensor, ag.Tensor]:
+        with trace(model, draw):
+            logits = forward(x)
+        loss = F.cross_entropy(logits, y)
+        optimizer.zero_grad()
+        if draw:
+            write_graph(loss, model, graph_path, graph_detail)
+        loss.backward()
+        optimizer.step()
+        return loss, logits
+    return step
+
+
 def plot_curves(history: dict[str, list[float]], path: str, classes: int = 10) -> None:
     """Loss (log scale) and accuracy per epoch. The loss axis spans at least a decade and
     reaches chance (ln(classes), dashed); the accuracy axis runs from the lowest value rounded
@@ -333,6 +351,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="graph.svg: one node per layer, or every operation")
     add("--out", default="runs", help="directory for model.npz, graph.svg, curves.png")
     add("--quiet", action="store_true", help="no progress output")
+    add("--compile", action="store_true",
+        help="capture the training step once and replay it (ag.compile): the same numbers, "
+             "less time")
     args = parser.parse_args(argv)
     if args.batch_size < 2 and not args.no_batchnorm:
         parser.error(f"argument --batch-size: must be >= 2 with BatchNorm (it normalises by the "
@@ -385,22 +406,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     loader = DataLoader(dataset, local_batch, shuffle=sampler is None, sampler=sampler,
                         drop_last=shard % local_batch == 1, generator=rng)
     bar = progress_bar(args.epochs * len(loader), args.quiet or rank > 0)
+    draw_to = paths["graph.svg"] if rank == 0 else None
+    first = training_step(forward, model, optimizer, True, draw_to, args.graph_detail)  # eager
+    step = training_step(forward, model, optimizer)
+    step = ag.compile(step) if args.compile else step
     for epoch in range(args.epochs):
         model.train()
         if sampler:
             sampler.set_epoch(epoch)
         loss_sum = correct = seen = 0
         for xb, yb in loader:
-            first_step = epoch == 0 and seen == 0
-            with trace(model, first_step):
-                logits = forward(xb)
-            loss = F.cross_entropy(logits, yb)
-            optimizer.zero_grad()
-            if first_step:
-                write_graph(loss, model, paths["graph.svg"] if rank == 0 else None,
-                            args.graph_detail)
-            loss.backward()
-            optimizer.step()
+            run = first if epoch == 0 and seen == 0 else step
+            loss, logits = run(xb, yb)
             loss_sum += loss.item() * len(yb)
             correct += int(np.sum(logits.data.argmax(axis=1) == yb.data))
             seen += len(yb)

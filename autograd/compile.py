@@ -57,9 +57,16 @@ def replayed(fn: Callable) -> Callable:
 
 
 # ---- small helpers --------------------------------------------------------------------------
-def _tensor():
-    from .tensor import Tensor
+@functools.cache
+def _tensor() -> type:
+    from .tensor import Tensor  # imported late: tensor.py imports this module
     return Tensor
+
+
+@functools.cache
+def _node() -> type:
+    from .function import Node
+    return Node
 
 
 def _unwrapped(value: Any) -> Any:
@@ -77,10 +84,9 @@ def _user_line() -> str:
 
 def _same(a: Any, b: Any) -> bool:
     """Equal bit for bit (NaNs and signed zeros included)."""
-    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:
         return a is b or (a is not None and b is not None and np.array_equal(a, b))
-    return a.shape == b.shape and a.dtype == b.dtype and \
-        np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
 def _is_view(result: Any, array: Any) -> bool:
@@ -211,6 +217,7 @@ class _Recorder:
         self.leaf_grads: dict | None = None  # leaf -> gradient, during a backward
         self.leaf_tensors: dict = {}  # leaf -> the .grad tensor its replay writes
         self.objects: dict[int, Any] = {}  # objects whose methods are replayed (optimizers)
+        self.where: str | None = None  # the line of the backward() call, during it
 
     def _unrecorded(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         _capture.recorder = None
@@ -229,11 +236,11 @@ class _Recorder:
                 self.arrays[id(a)] = a
 
     def _add(self, kind: str, name: str, inputs: list, outputs: list, fast: Any,
-             generic: Callable[[], Callable | None]) -> _Entry:
+             generic: Callable[[], Callable | None], where: str | None = None) -> _Entry:
         """Record an entry: `fast` is a closure recomputing `outputs` in place, None when
         they are views needing no work, NotImplemented when there is no fast rule. A fast
         closure is run once here and must give the eager values bit for bit."""
-        entry = _Entry(kind, name, inputs, outputs, _user_line())
+        entry = _Entry(kind, name, inputs, outputs, where or self.where or _user_line())
         if fast is not None and (fast is NotImplemented or not self._agrees(fast, outputs)):
             entry.fast, fast = False, generic()
         entry.run = fast
@@ -352,7 +359,7 @@ class _Recorder:
             axes = tuple(range(lead)) + tuple(
                 lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
             kept = out.base if out.base is not None else out
-            fast = functools.partial(np.sum, g, axis=axes, keepdims=True, out=kept)
+            fast = functools.partial(np.add.reduce, g, axes, None, kept, True)
 
         def generic() -> Callable:
             store = _storer(out)
@@ -363,8 +370,7 @@ class _Recorder:
 
     def deliver(self, deliver: Callable, target: Any, output_nr: int, g: Any, pending: dict,
                 leaf_grads: dict) -> None:
-        from .function import Node
-        is_node = type(target) is Node
+        is_node = type(target) is _node()
         if not is_node and target._hooks:
             raise CompileError(f"ag.compile: a hook on a tensor of shape {target.shape} cannot "
                                "be captured; remove it from the step")
@@ -372,8 +378,14 @@ class _Recorder:
         before = (slots[output_nr] if slots else None) if is_node else leaf_grads.get(target)
         self._unrecorded(deliver, target, output_nr, g, pending, leaf_grads)
         after = pending[target][output_nr] if is_node else leaf_grads[target]
+        if isinstance(after, np.generic):  # a sum of 0-d arrays: a buffer must be an array
+            after = np.asarray(after)
+            if is_node:
+                pending[target][output_nr] = after
+            else:
+                leaf_grads[target] = after
         if before is not None:
-            fast = functools.partial(np.add, before, g, out=after)
+            fast = functools.partial(np.add, before, g, after)
 
             def generic() -> Callable:
                 store = _storer(after)
@@ -388,9 +400,11 @@ class _Recorder:
                                "higher-order rules mix recorded ops with NumPy on saved values. "
                                "Run double backward eagerly.")
         self.leaf_grads = {}  # filled by `deliver`
+        self.where = _user_line()
 
     def backward_ends(self) -> None:
         collected, self.leaf_grads = self.leaf_grads, None
+        self.where = None
         for leaf, g in collected.items():
             self._leaf(leaf, g)
 
@@ -409,7 +423,7 @@ class _Recorder:
             if previous is None:
                 np.copyto(total, g)
             else:
-                np.add(previous.data, g, out=total)
+                np.add(previous.data, g, total)
             leaf.grad = grad
 
         self._add("grad", f"leaf{list(leaf.shape)}", [g], [total], None, lambda: None)
@@ -490,7 +504,7 @@ def _name(cls: type) -> str:
 # grads, results); each returns a closure, None (views: nothing to do) or NotImplemented -------
 def _ufunc(ufunc: Any) -> Callable:
     def rule(values: list, results: list, state: dict) -> Any:
-        return functools.partial(ufunc, *values, out=results[0])
+        return functools.partial(ufunc, *values, results[0])  # out positional: faster
     return rule
 
 
@@ -503,20 +517,25 @@ def _power(a: Any, b: Any, out: np.ndarray) -> Callable:
     if isinstance(a, np.ndarray) and isinstance(b, (int, float)) and not isinstance(b, bool):
         shortcut = {2: np.square, 0.5: np.sqrt, -1: np.reciprocal, 1: np.positive}.get(b)
         if shortcut is not None:
-            return functools.partial(shortcut, a, out=out)
-    return functools.partial(np.power, a, b, out=out)
+            return functools.partial(shortcut, a, out)
+    return functools.partial(np.power, a, b, out)
 
 
 def _kernel(name: str, a: np.ndarray, b: np.ndarray | None, param: float,
             out: np.ndarray) -> Any:
     from . import kernels
-    arrays = (a, out) if b is None else (a, b, out)
-    if out.size == 0 or out.size >= kernels._PARALLEL_MIN_SIZE or not all(
-            x.flags.c_contiguous and x.dtype == a.dtype for x in arrays):
+    b = a if b is None else b
+    if out.size == 0 or out.size >= kernels._PARALLEL_MIN_SIZE or not (
+            out.flags.c_contiguous and a.dtype == b.dtype == out.dtype
+            and a.shape == b.shape == out.shape):
         return NotImplemented
     loop = kernels._compiled(name, parallel=False)
-    return functools.partial(loop, a.reshape(-1), (a if b is None else b).reshape(-1),
+    call = functools.partial(loop, *[x.reshape(-1) if x.flags.c_contiguous else
+                                     np.empty(x.size, x.dtype) for x in (a, b)],
                              out.reshape(-1), a.dtype.type(param))
+    copies = [functools.partial(np.copyto, flat.reshape(x.shape), x)
+              for x, flat in zip((a, b), call.args) if not x.flags.c_contiguous]
+    return _sequence([*copies, call])
 
 
 def _activation(name: str, param: int | None = None) -> Callable:
@@ -528,9 +547,8 @@ def _activation(name: str, param: int | None = None) -> Callable:
 def _linear(values: list, results: list, state: dict) -> Any:
     x, weight, bias = values
     y = results[0]
-    matmul = functools.partial(np.matmul, x, weight.T, out=y)
-    return matmul if bias is None else _sequence(
-        [matmul, functools.partial(np.add, y, bias, out=y)])
+    matmul = functools.partial(np.matmul, x, weight.T, y)
+    return matmul if bias is None else _sequence([matmul, functools.partial(np.add, y, bias, y)])
 
 
 def _cross_entropy(values: list, results: list, state: dict) -> Any:
@@ -574,7 +592,7 @@ _FORWARD: dict[str, Callable] = {
         np.copyto, r[0], v[0], casting="unsafe"),
     "autograd.ops.linalg.MatMul": _ufunc(np.matmul),
     "autograd.ops.reductions.Sum": lambda v, r, s: functools.partial(
-        np.sum, v[0], axis=v[1], keepdims=v[2], out=r[0]),
+        np.add.reduce, v[0], v[1], None, r[0], v[2]),
     "autograd.ops.shape.Reshape": _view,
     "autograd.ops.shape.Transpose": _view,
     "autograd.ops.shape.BroadcastTo": _view,
@@ -591,7 +609,7 @@ _FORWARD: dict[str, Callable] = {
 
 def _products(pairs: list) -> Any:
     """grad-times-something for each input that wants a gradient: (ufunc, a, b, out)."""
-    return _sequence([functools.partial(f, a, b, out=o) for f, a, b, o in pairs if o is not None])
+    return _sequence([functools.partial(f, a, b, o) for f, a, b, o in pairs if o is not None])
 
 
 def _add_backward(v, o, s, node, grads, results) -> Any:
@@ -602,7 +620,7 @@ def _sub_backward(v, o, s, node, grads, results) -> Any:
     if results[0] is not None and results[0] is not grads[0]:
         return NotImplemented
     return None if results[1] is None else functools.partial(np.negative, grads[0],
-                                                             out=results[1])
+                                                             results[1])
 
 
 def _mul_backward(v, o, s, node, grads, results) -> Any:
@@ -612,7 +630,7 @@ def _mul_backward(v, o, s, node, grads, results) -> Any:
 
 def _div_backward(v, o, s, node, grads, results) -> Any:
     (g,), (a, b), (ra, rb) = grads, v, results
-    steps = [] if ra is None else [functools.partial(np.divide, g, b, out=ra)]
+    steps = [] if ra is None else [functools.partial(np.divide, g, b, ra)]
     if rb is not None:
         square = np.empty_like(b) if isinstance(b, np.ndarray) else b * b
 
@@ -681,7 +699,7 @@ def _linear_backward(v, o, s, node, grads, results) -> Any:
         return NotImplemented
     steps = _products([(np.matmul, g, weight, rx), (np.matmul, g.T, x, rw)])
     return _sequence([steps, None if rb is None else
-                      functools.partial(np.sum, g, axis=0, out=rb)])
+                      functools.partial(np.add.reduce, g, 0, None, rb)])
 
 
 def _cross_entropy_backward(v, o, s, node, grads, results) -> Any:
@@ -705,11 +723,11 @@ _BACKWARD: dict[str, Callable] = {
     "autograd.ops.elementwise.Mul": _mul_backward,
     "autograd.ops.elementwise.Div": _div_backward,
     "autograd.ops.elementwise.Neg": lambda v, o, s, n, g, r: functools.partial(
-        np.negative, g[0], out=r[0]),
+        np.negative, g[0], r[0]),
     "autograd.ops.elementwise.Exp": lambda v, o, s, n, g, r: functools.partial(
-        np.multiply, g[0], o[0], out=r[0]),
+        np.multiply, g[0], o[0], r[0]),
     "autograd.ops.elementwise.Log": lambda v, o, s, n, g, r: functools.partial(
-        np.divide, g[0], v[0], out=r[0]),
+        np.divide, g[0], v[0], r[0]),
     "autograd.ops.elementwise.Sqrt": _sqrt_backward,
     "autograd.ops.elementwise.Pow": _pow_backward,
     "autograd.ops.elementwise.AsType": lambda v, o, s, n, g, r: functools.partial(

@@ -5,7 +5,7 @@ import importlib
 
 from bench.common import THREADS, load_torch
 
-SECTIONS = ["engine", "activations", "mlp", "loaded", "viz", "distributed"]
+SECTIONS = ["engine", "activations", "mlp", "loaded", "loops", "viz", "distributed"]
 
 
 def section(name: str) -> str:

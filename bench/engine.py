@@ -1,8 +1,10 @@
 """The engine's own overhead: a chain of small elementwise ops, and a large matmul.
 
 dispatch: 100 elementwise ops on 16x16 float32 tensors (a cycle of x*w, x+b, x*0.5, tanh),
-          then sum and backward; reported per op. The NumPy reference computes the same
-          forward, keeps what the backward needs, and runs the backward by hand.
+          then sum and backward; reported per op, eagerly and under `ag.compile` (with the
+          capture cost: the compiled step's first call over an eager step). The NumPy
+          reference computes the same forward, keeps what the backward needs, and runs the
+          backward by hand.
 matmul:   1024x1024 float32 forward and backward; the reference is three bare np.matmul.
 """
 
@@ -13,6 +15,7 @@ import numpy as np
 
 import autograd as ag
 from bench.common import Table, load_torch, median_seconds
+from bench.loops import capture_ratio
 
 SIZE, CYCLES = 16, 25  # 4 ops a cycle: 100 ops
 
@@ -80,7 +83,12 @@ def run() -> None:
         tensors = [torch.tensor(d, requires_grad=True) for d in data]
         theirs = median_seconds(_chain(*tensors), repeat=31) / ops
     table.add("dispatch: 100-op chain, fwd+bwd", ours, theirs, reference)
+    tensors = [ag.tensor(d, requires_grad=True) for d in data]
+    compiled = median_seconds(ag.compile(_chain(*tensors)), repeat=31) / ops
+    table.add("dispatch: the same, ag.compile", compiled, theirs, reference)
     table.print()
+    capture = capture_ratio(lambda: _chain(*tensors), lambda: ag.compile(_chain(*tensors)))
+    print(f"capture cost, dispatch chain: first compiled call = {capture:.2f}x an eager step")
 
     n = 1024
     a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))

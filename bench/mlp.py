@@ -1,6 +1,6 @@
 """MLP training: our nn/optim against PyTorch CPU and a hand-written NumPy forward/backward/Adam.
 
-`python -m bench mlp`. Three tables:
+`python -m bench mlp`. Three tables (ours both eagerly and under `ag.compile`):
 - one training step of a 784-512-256-10 ReLU MLP (batch 256, float32, cross-entropy, Adam);
 - time to 97% test accuracy on scikit-learn's digits (64-128-64-10 ReLU, Adam 1e-3, batch 64,
   standardised inputs), all three starting from the same weights and seeing the same batches,
@@ -45,7 +45,7 @@ def initial_weights(sizes, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 # ---- the three implementations: each gives (step(x, y), predict(x)) -------------------------
-def ours(weights) -> tuple[Callable, Callable]:
+def ours(weights, compiled: bool = False) -> tuple[Callable, Callable]:
     import autograd as ag
     import nn
     import optim
@@ -61,7 +61,7 @@ def ours(weights) -> tuple[Callable, Callable]:
 
     def step(x, y):
         opt.zero_grad()
-        loss = F.cross_entropy(model(ag.tensor(x)), y)
+        loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
 
@@ -69,7 +69,14 @@ def ours(weights) -> tuple[Callable, Callable]:
         with ag.no_grad():
             return model(ag.tensor(x)).data.argmax(axis=1)
 
-    return step, predict
+    if compiled:
+        compiled_step = ag.compile(step)
+        return lambda x, y: compiled_step(ag.tensor(x), y), predict
+    return lambda x, y: step(ag.tensor(x), y), predict
+
+
+def ours_compiled(weights) -> tuple[Callable, Callable]:
+    return ours(weights, compiled=True)
 
 
 def pytorch(weights) -> tuple[Callable, Callable]:
@@ -152,7 +159,8 @@ def handwritten(weights) -> tuple[Callable, Callable]:
     return step, predict
 
 
-IMPLEMENTATIONS = {"ours": ours, "torch": pytorch, "numpy": handwritten}
+IMPLEMENTATIONS = {"ours": ours, "compiled": ours_compiled, "torch": pytorch,
+                   "numpy": handwritten}
 
 
 # ---- measurements ---------------------------------------------------------------------------
@@ -242,11 +250,12 @@ def memory(name: str) -> dict[str, int] | None:
 
 
 def run() -> None:
-    names = ["ours", "numpy"] + (["torch"] if load_torch() is not None else [])
+    names = ["ours", "compiled", "numpy"] + (["torch"] if load_torch() is not None else [])
 
     steps = step_times(names)
     table = Table("MLP training step 784-512-256-10, batch 256, Adam", "ms", 1e3)
     table.add("MLP step (fwd+bwd+Adam)", steps["ours"], steps.get("torch"), steps["numpy"])
+    table.add("the same, ag.compile", steps["compiled"], steps.get("torch"), steps["numpy"])
     table.print()
 
     digits = digits_times(names)
@@ -254,10 +263,12 @@ def run() -> None:
                   "s", 1.0)
     table.add("time to 97%", digits["ours"][0], digits.get("torch", (None,))[0],
               digits["numpy"][0])
+    table.add("time to 97%, ag.compile", digits["compiled"][0],
+              digits.get("torch", (None,))[0], digits["numpy"][0])
     table.print()
     print("epochs to 97%: " + ", ".join(f"{n} {digits[n][1]}" for n in names))
 
-    usage = {name: memory(name) for name in names}
+    usage = {name: memory(name) for name in names if name != "compiled"}
     if all(usage[n] is not None for n in ("ours", "numpy")):
         torch_usage = usage.get("torch") or {}
         table = Table("memory of the MLP step benchmark, fresh process each", "MB", 1e-6)

@@ -33,3 +33,10 @@ def test_zero_init_is_stuck_near_chance(tmp_path):
     result = train.main(["--epochs", "2", "--init", "zeros", "--no-batchnorm", "--dropout", "0",
                          "--out", str(tmp_path), "--quiet", "--schedule", "none"])
     assert result["test_accuracy"] < 0.3
+
+
+def test_compiled_training_gives_the_same_numbers(tmp_path):
+    flags = ["--epochs", "2", "--hidden", "32,16", "--quiet", "--schedule", "step"]
+    eager = train.main(flags + ["--out", str(tmp_path / "eager")])
+    compiled = train.main(flags + ["--out", str(tmp_path / "compiled"), "--compile"])
+    assert compiled["history"] == eager["history"]

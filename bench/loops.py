@@ -1,0 +1,149 @@
+"""Tiny training loops, 1,000 steps each, where the engine's per-op work is all there is:
+
+linreg:     y = w x + b on 64 points, mean squared error, SGD lr 0.1 (two scalar parameters);
+rosenbrock: (1 - x)^2 + 100 (y - x^2)^2 from (-1.5, 2), SGD lr 1e-3.
+Each is written as a learner would (zero_grad, loss, backward, step), eagerly and under
+`ag.compile`; the NumPy reference writes the gradient out by hand on 0-d float32 arrays.
+Also the capture cost: the compiled step's first call against an eager step.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+import autograd as ag
+import optim
+from bench.common import Table, load_torch, median_seconds
+
+STEPS = 1000
+rng = np.random.default_rng(0)
+X = rng.standard_normal(64).astype(np.float32)
+Y = (3 * X - 1 + 0.1 * rng.standard_normal(64)).astype(np.float32)
+
+
+def _linreg(w, b, x, y):
+    return ((w * x + b - y) ** 2).mean()
+
+
+def _rosenbrock(p, q):
+    return (1 - p) ** 2 + 100 * (q - p ** 2) ** 2
+
+
+def _ours(problem: str, compiled: bool):
+    """A step function on our tensors (and the parameters, to check the result)."""
+    if problem == "linreg":
+        params = [ag.tensor(np.float32(0), requires_grad=True) for _ in range(2)]
+        x, y, lr = ag.tensor(X), ag.tensor(Y), 0.1
+
+        def loss():
+            return _linreg(*params, x, y)
+    else:
+        params = [ag.tensor(np.float32(v), requires_grad=True) for v in (-1.5, 2.0)]
+        lr = 1e-3
+
+        def loss():
+            return _rosenbrock(*params)
+    opt = optim.SGD(params, lr=lr)
+
+    def step():
+        opt.zero_grad()
+        value = loss()
+        value.backward()
+        opt.step()
+        return value
+    return (ag.compile(step) if compiled else step), params
+
+
+def _torch(problem: str):
+    torch = load_torch()
+    if problem == "linreg":
+        params = [torch.zeros((), requires_grad=True) for _ in range(2)]
+        x, y, lr = torch.tensor(X), torch.tensor(Y), 0.1
+
+        def loss():
+            return _linreg(*params, x, y)
+    else:
+        params = [torch.tensor(v, requires_grad=True) for v in (-1.5, 2.0)]
+        lr = 1e-3
+
+        def loss():
+            return _rosenbrock(*params)
+    opt = torch.optim.SGD(params, lr=lr)
+
+    def step():
+        opt.zero_grad()
+        value = loss()
+        value.backward()
+        opt.step()
+    return step
+
+
+def _numpy(problem: str):
+    if problem == "linreg":
+        w, b = np.zeros((), np.float32), np.zeros((), np.float32)
+        n = np.float32(len(X))
+
+        def step():
+            residual = w * X + b - Y
+            _loss = (residual * residual).mean()
+            g = residual * (2 / n)
+            w[...] -= 0.1 * (g * X).sum()
+            b[...] -= 0.1 * g.sum()
+        return step
+    p, q = np.array(-1.5, np.float32), np.array(2.0, np.float32)
+
+    def step():
+        gap = q - p * p
+        _loss = (1 - p) ** 2 + 100 * gap * gap
+        grad_p = -2 * (1 - p) - 400 * p * gap
+        grad_q = 200 * gap
+        p[...] -= 1e-3 * grad_p
+        q[...] -= 1e-3 * grad_q
+    return step
+
+
+def _loop(step) -> float:
+    """Seconds per step over a loop of STEPS steps (median of 5 loops)."""
+    def run():
+        for _ in range(STEPS):
+            step()
+    return median_seconds(run, repeat=5, warmup=1) / STEPS
+
+
+def capture_ratio(make_eager, make_compiled, repeat: int = 7) -> float:
+    """The first call of a freshly compiled step over the median eager step."""
+    eager = make_eager()
+    eager_step = median_seconds(eager, repeat=21)
+    firsts = []
+    for _ in range(repeat):
+        compiled = make_compiled()
+        start = time.perf_counter()
+        compiled()
+        firsts.append(time.perf_counter() - start)
+    return statistics.median(firsts) / eager_step
+
+
+def run() -> None:
+    torch = load_torch()
+    table = Table("tiny loops, 1,000 SGD steps", "µs per step", 1e6)
+    for problem in ("linreg", "rosenbrock"):
+        eager_step, eager_params = _ours(problem, compiled=False)
+        compiled_step, compiled_params = _ours(problem, compiled=True)
+        reference = _loop(_numpy(problem))
+        theirs = _loop(_torch(problem)) if torch else None
+        table.add(f"{problem}: eager", _loop(eager_step), theirs, reference)
+        table.add(f"{problem}: ag.compile", _loop(compiled_step), theirs, reference)
+        assert all(np.array_equal(a.data, b.data) for a, b in zip(eager_params,
+                                                                   compiled_params))
+    table.print()
+    for problem in ("linreg", "rosenbrock"):
+        ratio = capture_ratio(lambda p=problem: _ours(p, False)[0],
+                              lambda p=problem: _ours(p, True)[0])
+        print(f"capture cost, {problem}: first compiled call = {ratio:.2f}x an eager step")
+
+
+if __name__ == "__main__":
+    run()

@@ -219,10 +219,11 @@ def _batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | No
                 running_var *= 1.0 - momentum  # step replays them
                 running_var += (momentum * count / (count - 1)) * var.reshape(num_features)
     else:
-        # Evaluation: a fixed per-channel affine map x * scale + shift.
-        inv_std = 1.0 / np.sqrt(running_var.data + eps)
-        scale = inv_std.reshape(stat_shape).astype(x.dtype, copy=False)
-        y = x * scale - (running_mean.data * inv_std).reshape(stat_shape).astype(x.dtype)
+        # Evaluation: a fixed per-channel affine map x * scale + shift (tensor ops on the
+        # running statistics, so that a compiled step reads their current values).
+        inv_std = 1.0 / (running_var + eps).sqrt()
+        scale = inv_std.reshape(stat_shape).astype(x.dtype)
+        y = x * scale - (running_mean * inv_std).reshape(stat_shape).astype(x.dtype)
     if weight is not None:
         y = y * weight.reshape(*stat_shape)
     if bias is not None:

@@ -290,3 +290,38 @@ def test_returned_tensors_are_copies():
     first = compiled(ag.tensor(np.ones(3, np.float32)))
     compiled(ag.tensor(np.full(3, 5, np.float32)))
     assert first.data.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_compiled_evaluation_reads_the_current_batchnorm_statistics():
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 2))
+    x = ag.tensor(np.random.default_rng(0).standard_normal((8, 4)).astype(np.float32))
+
+    def evaluate(x):
+        with ag.no_grad():
+            return model(x)
+    compiled = ag.compile(evaluate)
+    for _ in range(3):
+        model.train()
+        model(x)  # moves the running statistics
+        model.eval()
+        assert _same(compiled(x).data, evaluate(x).data)
+
+
+def test_grad_inside_the_step():
+    def run(compiled):
+        w = ag.tensor(np.array([1.0, -2.0], np.float32), requires_grad=True)
+
+        def step(x):
+            nonlocal w
+            loss = ((w * x).sum() - 1) ** 2
+            (g,) = ag.grad(loss, w)
+            with ag.no_grad():
+                w -= 0.05 * g
+            return loss
+        fn = ag.compile(step) if compiled else step
+        x = ag.tensor(np.array([0.5, 1.5], np.float32))
+        return [fn(x).data.copy() for _ in range(20)], w.data.copy()
+
+    (eager, w0), (compiled, w1) = run(False), run(True)
+    assert all(map(_same, eager, compiled)) and _same(w0, w1)

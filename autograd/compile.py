@@ -462,7 +462,10 @@ class _Recorder:
                 np.copyto(target, _unwrapped(value))
         owner = f"{type(args[0]).__name__}." if args and fn.__name__ in ("step", "zero_grad") \
             else ""
-        self._add("call", owner + fn.__name__, [], [target], None, lambda: None).run = run
+        rule = _CALLS.get(f"{_op(type(args[0]))}.{fn.__name__}") if args else None
+        fast = rule(args[0], args[1:], kwargs, run) if rule else None
+        self._add("call", owner + fn.__name__, [], [target], None,
+                  lambda: None).run = fast or run
         return result
 
     def escape(self, what: str, tensor: Any) -> None:
@@ -748,6 +751,31 @@ _BACKWARD: dict[str, Callable] = {
 }
 
 
+def _sgd_step(opt: Any, args: tuple, kwargs: dict, call: Callable) -> Callable | None:
+    """SGD.step without momentum and weight decay, as `p -= lr * grad` on the arrays: the same
+    arithmetic as SGD._update, without the optimizer's per-parameter Python. Any other
+    hyperparameters, checked on every call, take the real step."""
+    if args or kwargs:
+        return None
+    groups = opt.param_groups
+
+    def run() -> None:
+        for group in groups:
+            if group["momentum"] != 0 or group["weight_decay"] != 0:
+                return call()
+        for group in groups:
+            lr = group["lr"]
+            for p in group["params"]:
+                grad = p.grad
+                if grad is not None:
+                    np.subtract(p.data, lr * grad.data, p.data)
+                    p._version[0] += 1
+    return run
+
+
+_CALLS: dict[str, Callable] = {"optim.sgd.SGD.step": _sgd_step}
+
+
 # ---- the compiled callable ------------------------------------------------------------------
 def _key(value: Any) -> tuple:
     Tensor = _tensor()
@@ -853,8 +881,7 @@ def _state(tape: Tape) -> dict:
     """Copies of everything a step changes outside its buffers: the tensors it reads, the
     leaves' gradients, the optimizers' and schedules' state, the random generator."""
     from . import random
-    generator = random.get_generator.__wrapped__() if hasattr(
-        random.get_generator, "__wrapped__") else random._generator
+    generator = random._generator
     return {
         "arrays": [(t, t.data.copy()) for t, _ in tape._persistent],
         "grads": [(leaf, leaf.grad, None if leaf.grad is None else leaf.grad.data.copy())

@@ -32,53 +32,39 @@ def _rosenbrock(p, q):
     return (1 - p) ** 2 + 100 * (q - p ** 2) ** 2
 
 
-def _ours(problem: str, compiled: bool):
-    """A step function on our tensors (and the parameters, to check the result)."""
-    if problem == "linreg":
-        params = [ag.tensor(np.float32(0), requires_grad=True) for _ in range(2)]
-        x, y, lr = ag.tensor(X), ag.tensor(Y), 0.1
+def _problem(name: str, param, data):
+    """(parameters, loss function, learning rate), on our tensors or PyTorch's: `param(value)`
+    makes a scalar parameter, `data(array)` a constant."""
+    if name == "linreg":
+        params, x, y = [param(0.0), param(0.0)], data(X), data(Y)
+        return params, lambda: _linreg(*params, x, y), 0.1
+    params = [param(-1.5), param(2.0)]
+    return params, lambda: _rosenbrock(*params), 1e-3
 
-        def loss():
-            return _linreg(*params, x, y)
-    else:
-        params = [ag.tensor(np.float32(v), requires_grad=True) for v in (-1.5, 2.0)]
-        lr = 1e-3
 
-        def loss():
-            return _rosenbrock(*params)
-    opt = optim.SGD(params, lr=lr)
-
+def _training_step(opt, loss):
     def step():
         opt.zero_grad()
         value = loss()
         value.backward()
         opt.step()
         return value
+    return step
+
+
+def _ours(problem: str, compiled: bool):
+    """A step function on our tensors (and the parameters, to check the result)."""
+    params, loss, lr = _problem(problem, lambda v: ag.tensor(np.float32(v), requires_grad=True),
+                                ag.tensor)
+    step = _training_step(optim.SGD(params, lr=lr), loss)
     return (ag.compile(step) if compiled else step), params
 
 
 def _torch(problem: str):
     torch = load_torch()
-    if problem == "linreg":
-        params = [torch.zeros((), requires_grad=True) for _ in range(2)]
-        x, y, lr = torch.tensor(X), torch.tensor(Y), 0.1
-
-        def loss():
-            return _linreg(*params, x, y)
-    else:
-        params = [torch.tensor(v, requires_grad=True) for v in (-1.5, 2.0)]
-        lr = 1e-3
-
-        def loss():
-            return _rosenbrock(*params)
-    opt = torch.optim.SGD(params, lr=lr)
-
-    def step():
-        opt.zero_grad()
-        value = loss()
-        value.backward()
-        opt.step()
-    return step
+    params, loss, lr = _problem(problem, lambda v: torch.tensor(v, requires_grad=True),
+                                torch.tensor)
+    return _training_step(torch.optim.SGD(params, lr=lr), loss)
 
 
 def _numpy(problem: str):

@@ -27,7 +27,7 @@ def _state(model, opt):
     return arrays
 
 
-def _mlp_run(compiled, dtype, batch_sizes=(16,)):
+def _mlp_run(compiled, dtype, batch_sizes=(16,), check=False, steps=STEPS):
     ag.manual_seed(3)
     model = nn.Sequential(nn.Linear(6, 12, dtype=dtype), nn.BatchNorm1d(12, dtype=dtype),
                           nn.ReLU(), nn.Dropout(0.3), nn.Linear(12, 4, dtype=dtype))
@@ -41,10 +41,10 @@ def _mlp_run(compiled, dtype, batch_sizes=(16,)):
         opt.step()
         return loss
 
-    run = ag.compile(step) if compiled else step
+    run = ag.compile(step, check=check) if compiled else step
     rng = np.random.default_rng(0)
     losses = []
-    for i in range(STEPS):
+    for i in range(steps):
         n = batch_sizes[i % len(batch_sizes)]
         x = ag.tensor(rng.standard_normal((n, 6)).astype(dtype))
         y = rng.integers(0, 4, n)
@@ -252,26 +252,9 @@ def test_check_catches_a_frozen_numpy_value():
 
 
 def test_check_passes_a_correct_step_and_keeps_its_state():
-    eager_losses, eager_state, _ = _mlp_run(False, np.float32)
-    ag.manual_seed(3)
-    model = nn.Sequential(nn.Linear(6, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Dropout(0.3),
-                          nn.Linear(12, 4))
-    opt = optim.Adam(model.parameters(), lr=1e-2)
-    schedule = optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    compiled = ag.compile(step, check=True)
-    rng = np.random.default_rng(0)
-    for i in range(10):
-        x = ag.tensor(rng.standard_normal((16, 6)).astype(np.float32))
-        assert _same(compiled(x, rng.integers(0, 4, 16)).data, eager_losses[i])
-        if i % 5 == 4:
-            schedule.step()
+    eager_losses, eager_state, _ = _mlp_run(False, np.float32, steps=12)
+    losses, state, _ = _mlp_run(True, np.float32, check=True, steps=12)
+    assert all(map(_same, eager_losses, losses)) and all(map(_same, state, eager_state))
 
 
 def test_a_rebound_parameter_is_captured_again():
@@ -322,6 +305,33 @@ def test_grad_inside_the_step():
         fn = ag.compile(step) if compiled else step
         x = ag.tensor(np.array([0.5, 1.5], np.float32))
         return [fn(x).data.copy() for _ in range(20)], w.data.copy()
+
+    (eager, w0), (compiled, w1) = run(False), run(True)
+    assert all(map(_same, eager, compiled)) and _same(w0, w1)
+
+
+def test_sgd_step_replay_follows_its_hyperparameters():
+    """The tape's own SGD update (no momentum) and the real step when momentum is switched on."""
+    def run(compiled):
+        w = ag.tensor(np.array([0.5, -1.0], np.float32), requires_grad=True)
+        opt = optim.SGD([w], lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = ((w * x).sum() - 2) ** 2
+            loss.backward()
+            opt.step()
+            return loss
+        fn = ag.compile(step) if compiled else step
+        x = ag.tensor(np.array([1.0, 0.5], np.float32))
+        out = []
+        for i in range(30):
+            if i == 10:
+                opt.param_groups[0]["momentum"] = 0.9
+            if i == 20:
+                opt.param_groups[0]["lr"] = 0.01
+            out.append(fn(x).data.copy())
+        return out, w.data.copy()
 
     (eager, w0), (compiled, w1) = run(False), run(True)
     assert all(map(_same, eager, compiled)) and _same(w0, w1)

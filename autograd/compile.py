@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .grad_mode import _mode
+from .grad_mode import _mode, set_grad_enabled
 
 __all__ = ["compile", "replayed", "CompileError", "Compiled", "Tape"]
 
@@ -214,7 +214,6 @@ class _Recorder:
         self.arrays: dict[int, np.ndarray] = {}  # what the tape computes or binds, by id
         self.persistent: dict[int, tuple] = {}  # tensors read that the tape did not make
         self.forwards: dict[Any, tuple] = {}  # node -> (forward entry, args, state, generic)
-        self.leaf_grads: dict | None = None  # leaf -> gradient, during a backward
         self.leaf_tensors: dict = {}  # leaf -> the .grad tensor its replay writes
         self.objects: dict[int, Any] = {}  # objects whose methods are replayed (optimizers)
         self.where: str | None = None  # the line of the backward() call, during it
@@ -309,12 +308,7 @@ class _Recorder:
             self.forwards[node] = (entry, values, results, state, cell, generic)
         return outputs
 
-    def rule(self, call_backward: Callable, node: Any, grads: list, create_graph: bool) -> tuple:
-        if create_graph:
-            raise CompileError(
-                f"ag.compile: backward with create_graph=True (at {node.name}) cannot be "
-                "captured: higher-order rules mix recorded ops with NumPy on saved values. Run "
-                "double backward eagerly.")
+    def rule(self, call_backward: Callable, node: Any, grads: list) -> tuple:
         if node.hooks or node.retained:
             raise CompileError(f"ag.compile: a hook or retain_grad() on the output of "
                                f"{node.name} cannot be captured; remove it from the step")
@@ -322,7 +316,7 @@ class _Recorder:
         if forward is None:
             raise CompileError(f"ag.compile: backward reached {node.name}, recorded outside the "
                                "compiled function; compute the loss inside it")
-        result = self._unrecorded(call_backward, node, grads, create_graph)
+        result = self._unrecorded(call_backward, node, grads, False)
         # A NumPy scalar (the result of arithmetic on 0-d arrays) cannot be a buffer; the
         # engine would wrap it in an array anyway.
         result = tuple([np.asarray(r) if isinstance(r, np.generic) else r for r in result])
@@ -348,9 +342,8 @@ class _Recorder:
         self._add("backward", node.name, grads, results, fast, generic)
         return result
 
-    def fit(self, fit: Callable, g: Any, shape: tuple, dtype: Any, node: Any,
-            create_graph: bool) -> Any:
-        out = self._unrecorded(fit, g, shape, dtype, node, create_graph)
+    def fit(self, fit: Callable, g: Any, shape: tuple, dtype: Any, node: Any) -> Any:
+        out = self._unrecorded(fit, g, shape, dtype, node, False)
         if out is g:
             return out
         fast = NotImplemented
@@ -368,45 +361,89 @@ class _Recorder:
         self._add("sum-to", f"{tuple(g.shape)}->{shape}", [g], [out], fast, generic)
         return out
 
-    def deliver(self, deliver: Callable, target: Any, output_nr: int, g: Any, pending: dict,
-                leaf_grads: dict) -> None:
-        is_node = type(target) is _node()
-        if not is_node and target._hooks:
-            raise CompileError(f"ag.compile: a hook on a tensor of shape {target.shape} cannot "
-                               "be captured; remove it from the step")
-        slots = pending.get(target) if is_node else None
-        before = (slots[output_nr] if slots else None) if is_node else leaf_grads.get(target)
-        self._unrecorded(deliver, target, output_nr, g, pending, leaf_grads)
-        after = pending[target][output_nr] if is_node else leaf_grads[target]
-        if isinstance(after, np.generic):  # a sum of 0-d arrays: a buffer must be an array
-            after = np.asarray(after)
-            if is_node:
-                pending[target][output_nr] = after
-            else:
-                leaf_grads[target] = after
-        if before is not None:
-            fast = functools.partial(np.add, before, g, after)
-
-            def generic() -> Callable:
-                store = _storer(after)
-                return lambda: store(before + g)
-            self._add("grad-sum", "add", [before, g], [after], fast, generic)
-        if not is_node and self.leaf_grads is not None:
-            self.leaf_grads[target] = after
-
-    def backward_begins(self, create_graph: bool) -> None:
+    def backward(self, roots: Any, seeds: list, keep_graph: bool, create_graph: bool,
+                 capture: Any) -> list:
+        """The engine's walk (engine._run: Kahn's order, gradients summed as they arrive, the
+        leaves written at the end), recording each rule call, sum-to-shape, sum and .grad write.
+        The engine inlines these for speed, so the recording walk is written out here."""
+        from . import engine
         if create_graph:
-            raise CompileError("ag.compile: backward(create_graph=True) cannot be captured: "
+            raise CompileError("ag.compile: backward with create_graph=True cannot be captured: "
                                "higher-order rules mix recorded ops with NumPy on saved values. "
                                "Run double backward eagerly.")
-        self.leaf_grads = {}  # filled by `deliver`
+        Node = _node()
         self.where = _user_line()
+        dependencies = engine._count_dependencies(roots)
+        pending: dict = {}
+        leaf_grads: dict = {}
+        wanted = {} if capture is None else {engine._key(t): i for i, t in enumerate(capture)}
+        captured: list = [None] * len(wanted)
 
-    def backward_ends(self) -> None:
-        collected, self.leaf_grads = self.leaf_grads, None
+        def deliver(target: Any, output_nr: int, g: Any) -> None:
+            if type(target) is Node:
+                slots = pending.get(target)
+                if slots is None:
+                    slots = pending[target] = [None] * (len(target.outputs_meta) or 1)
+                slots[output_nr] = g if slots[output_nr] is None else self._sum(slots[output_nr], g)
+            else:
+                if target._hooks:
+                    raise CompileError(f"ag.compile: a hook on a tensor of shape {target.shape} "
+                                       "cannot be captured; remove it from the step")
+                previous = leaf_grads.get(target)
+                leaf_grads[target] = g if previous is None else self._sum(previous, g)
+
+        for root, seed in zip(roots, seeds):
+            deliver(root.grad_fn or root, root._output_nr, seed.data)
+        root_nodes = dict.fromkeys(root.grad_fn for root in roots if root.grad_fn is not None)
+        ready = [node for node in root_nodes if dependencies.get(node, 0) == 0]
+        with set_grad_enabled(False):
+            while ready:
+                node = ready.pop()
+                grads = pending.pop(node, None)
+                if grads is None:
+                    input_grads: Any = (None,) * len(node.edges)
+                else:
+                    if wanted:
+                        engine._observe_output_gradients(node, grads, wanted, captured)
+                    input_grads = self.rule(engine._call_backward, node, grads)
+                if not keep_graph:  # release the saved values, as the engine does
+                    node._saved = node._versions = ()
+                    node._freed = True
+                for edge, g in zip(node.edges, input_grads):
+                    if edge is None:
+                        continue
+                    target, output_nr, shape, dtype = edge
+                    if g is not None:
+                        if type(g) is not np.ndarray or g.shape != shape or g.dtype != dtype:
+                            g = self.fit(engine._fit, g, shape, dtype, node)
+                        deliver(target, output_nr, g)
+                    if type(target) is Node:
+                        dependencies[target] -= 1
+                        if dependencies[target] == 0:
+                            ready.append(target)
+            stored = {id(seed.data) for seed in seeds}
+            for leaf, g in leaf_grads.items():
+                if capture is not None:
+                    if (leaf, 0) in wanted:
+                        captured[wanted[(leaf, 0)]] = engine._as_tensor(g)
+                    continue
+                leaf.grad = engine._accumulated(leaf.grad, g, stored)
+                self._leaf(leaf, g)
         self.where = None
-        for leaf, g in collected.items():
-            self._leaf(leaf, g)
+        return captured
+
+    def _sum(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """a + b of two gradients reaching the same place, recorded."""
+        total = a + b
+        if isinstance(total, np.generic):  # a sum of 0-d arrays: a buffer must be an array
+            total = np.asarray(total)
+
+        def generic() -> Callable:
+            store = _storer(total)
+            return lambda: store(a + b)
+        self._add("grad-sum", "add", [a, b], [total], functools.partial(np.add, a, b, total),
+                  generic)
+        return total
 
     def _leaf(self, leaf: Any, g: np.ndarray) -> None:
         """The .grad write of one leaf, replayed into a buffer of its own (gradients are

@@ -22,11 +22,7 @@ _post_accumulate_hooks: dict[int, list] = {}
 def backward(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
              retain_graph: bool = False, create_graph: bool = False) -> None:
     """Accumulate the gradients of `roots` (weighted by `gradients`) into leaves' `.grad`."""
-    if _capture.recorder is not None:  # ag.compile is capturing a step
-        _capture.recorder.backward_begins(create_graph)
     _run(roots, _root_gradients(roots, gradients, "backward"), retain_graph, create_graph)
-    if _capture.recorder is not None:
-        _capture.recorder.backward_ends()
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -83,6 +79,8 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
     that feeds it a gradient has run. Leaves collect their gradients at the end.
 
     Gradients travel as arrays, or as tensors (recorded) under create_graph."""
+    if _capture.recorder is not None:  # ag.compile is capturing a step: its recording walk
+        return _capture.recorder.backward(roots, seeds, keep_graph, create_graph, capture)
     dependencies = _count_dependencies(roots)
     pending: dict[Node, list] = {}  # node -> gradient of each of its outputs so far
     leaf_grads: dict[Tensor, Tensor] = {}
@@ -184,8 +182,6 @@ def _key(t: Tensor) -> tuple[Any, int]:
 
 def _deliver(target: Any, output_nr: int, g: Tensor, pending: dict, leaf_grads: dict) -> None:
     """Add `g` to what has reached output `output_nr` of `target` (a node or a leaf)."""
-    if _capture.recorder is not None:  # ag.compile is capturing a step
-        return _capture.recorder.deliver(_deliver, target, output_nr, g, pending, leaf_grads)
     if type(target) is Node:
         slots = pending.get(target)
         if slots is None:
@@ -217,8 +213,6 @@ def _observe_output_gradients(node: Node, grads: list, wanted: dict, captured: l
 def _call_backward(node: Node, grads: list, create_graph: bool) -> tuple:
     """Run the node's VJP. A user's `Function` gets and returns tensors: in an ordinary backward
     its gradients are wrapped (unrecorded) for it."""
-    if _capture.recorder is not None:  # ag.compile is capturing a step
-        return _capture.recorder.rule(_call_backward, node, grads, create_graph)
     fn = node.fn
     if len(grads) > 1:
         for nr, g in enumerate(grads):
@@ -244,8 +238,6 @@ def _checked_count(node: Node, result: Any) -> tuple:
 
 def _fit(g: Any, shape: tuple, dtype: np.dtype, node: Node, create_graph: bool) -> Any:
     """Sum a gradient back over broadcast axes to its input's shape and cast to its dtype."""
-    if _capture.recorder is not None:  # ag.compile is capturing a step
-        return _capture.recorder.fit(_fit, g, shape, dtype, node, create_graph)
     if create_graph:
         g = g if isinstance(g, Tensor) else Tensor(np.asarray(g))
     elif type(g) is not np.ndarray:

@@ -335,3 +335,14 @@ def test_sgd_step_replay_follows_its_hyperparameters():
 
     (eager, w0), (compiled, w1) = run(False), run(True)
     assert all(map(_same, eager, compiled)) and _same(w0, w1)
+
+
+def test_in_place_on_a_graph_tensor_raises_at_capture():
+    w = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+
+    def step(x):
+        y = w * x
+        y += 1  # recorded into the graph eagerly; not captured
+        return y.sum()
+    with pytest.raises(CompileError, match=r"in-place \+= .*in the graph"):
+        ag.compile(step)(ag.tensor(np.ones(3, np.float32)))

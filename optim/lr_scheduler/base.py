@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from autograd.compile import replayed
+
 from ..optimizer import Optimizer
 
 
@@ -64,6 +66,7 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = self._lrs()
 
+    @replayed  # ag.compile replays the call (a step may advance its schedule)
     def step(self) -> None:
         """Advance one epoch and set every group's `lr` for it."""
         self.last_epoch += 1

@@ -6,6 +6,8 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
+from autograd.compile import replayed
+
 from ..optimizer import Optimizer
 from .base import LRScheduler, _check_optimizer
 
@@ -68,6 +70,7 @@ class SequentialLR(_Composite):
         first._initial_step()
         self._last_lr = first.get_last_lr()
 
+    @replayed  # ag.compile replays the call (a step may advance its schedule)
     def step(self) -> None:
         self.last_epoch += 1
         index = bisect_right(self._milestones, self.last_epoch)
@@ -89,6 +92,7 @@ class ChainedScheduler(_Composite):
         self._adopt(optimizer, schedulers)
         self._last_lr = self._lrs()
 
+    @replayed  # ag.compile replays the call (a step may advance its schedule)
     def step(self) -> None:
         for scheduler in self._schedulers:
             scheduler.step()

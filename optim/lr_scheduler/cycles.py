@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from autograd.compile import replayed
+
 from ..optimizer import Optimizer
 from .base import LRScheduler, _check_optimizer, _per_group
 
@@ -29,6 +31,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         cosine = (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
         return [self.eta_min + (base - self.eta_min) * cosine for base in self.base_lrs]
 
+    @replayed  # ag.compile replays the call (a step may advance its schedule)
     def step(self, epoch: float | None = None) -> None:
         """Advance one epoch, or go to `epoch` (fractional allowed)."""
         if epoch is None:

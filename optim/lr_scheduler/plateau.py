@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from autograd.compile import replayed
+
 from ..optimizer import Optimizer
 from .base import _check_optimizer, _per_group
 
@@ -62,6 +64,7 @@ class ReduceLROnPlateau:
             return current > best * (1 + self.threshold)
         return current > best + self.threshold
 
+    @replayed  # ag.compile replays the call (a step may advance its schedule)
     def step(self, metrics: Any) -> None:
         current = _scalar(metrics, "ReduceLROnPlateau.step")
         self.last_epoch += 1

@@ -625,6 +625,8 @@ class Tensor:
         return format(self._scalar("format"), spec) if spec else str(self)
 
     def _scalar(self, where: str) -> Any:
+        if _capture.recorder is not None:  # ag.compile: a value leaving the tape
+            _capture.recorder.escape(f"{where}()", self)
         if self.data.size != 1:
             raise TypeError(f"{where}: only a one-element tensor converts to a Python number; "
                             f"this one has shape {self.shape}")

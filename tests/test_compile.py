@@ -180,6 +180,8 @@ def test_create_graph_raises_at_capture():
     (lambda t: t.tolist(), r"\.tolist\(\)"),
     (lambda t: bool(t > 0), r"bool\(\)"),
     (lambda t: np.asarray(t), r"np\.asarray\(\)"),
+    (lambda t: float(t), r"float\(\)"),
+    (lambda t: f"{t:.3f}", r"format\(\)"),
 ])
 def test_reading_a_value_into_python_raises_at_capture(read, what):
     w = ag.tensor(np.float32(2.0), requires_grad=True)

@@ -212,6 +212,11 @@ def _relu_loop(x, _b, out, param):
 
 def _relu_backward_loop(y, g, out, param):
     zero = _zero(param)
+    if g.strides[0] == 0:  # one value for every element (a sum's gradient): read it once,
+        value = g[0]  # so that the select vectorizes (through the stride-0 view it branched)
+        for i in range(out.size):
+            out[i] = value if y[i] > zero else zero
+        return
     for i in range(out.size):
         out[i] = g[i] if y[i] > zero else zero
 

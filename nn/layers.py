@@ -11,6 +11,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from autograd.ops import check_device
 
 from . import functional as F
 from . import init
@@ -51,8 +52,9 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype: np.dtype | type = np.float32):
+                 device: Any = None, dtype: np.dtype | type = np.float32):
         super().__init__()
+        check_device(device, "Linear")
         for name, size in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
                 raise ValueError(f"Linear: {name} must be a positive integer, got {size!r}")
@@ -222,8 +224,9 @@ class BatchNorm1d(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
-                 dtype: np.dtype | type = np.float32):
+                 device: Any = None, dtype: np.dtype | type = np.float32):
         super().__init__()
+        check_device(device, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:

@@ -384,3 +384,13 @@ def test_float_of_a_tensor_with_several_elements_is_a_type_error():
         float(ag.zeros(2))
     with pytest.raises(TypeError, match="format: only a one-element tensor"):
         f"{ag.zeros(2):.3f}"
+
+
+def test_layers_accept_the_cpu_device_and_refuse_any_other():
+    import nn
+
+    assert nn.Linear(2, 3, device="cpu").weight.shape == (3, 2)
+    assert nn.BatchNorm1d(3, device="cpu").running_mean.shape == (3,)
+    for make in (lambda: nn.Linear(2, 3, device="cuda"), lambda: nn.BatchNorm1d(3, device="mps")):
+        with pytest.raises(ValueError, match="runs on the CPU only"):
+            make()

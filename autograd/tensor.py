@@ -431,13 +431,16 @@ class Tensor:
         return ops.Min.apply(self, ops.as_axis(axis, self.ndim, "min"), keepdims)
 
     def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        """Mean squared deviation from the mean, divided by (n - ddof) instead of n."""
+        """Mean squared deviation from the mean, divided by max(n - ddof, 0) instead of n (as
+        NumPy: inf, or NaN for no spread, when ddof >= n; never negative)."""
         axis = ops.as_axis(axis, self.ndim, "var")
         deviation = self - self.mean(axis, keepdims=True)
-        return (deviation * deviation).sum(axis, keepdims) / (ops.count(self.shape, axis) - ddof)
+        divisor = max(ops.count(self.shape, axis) - ddof, 0)
+        return (deviation * deviation).sum(axis, keepdims) / divisor
 
     def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        return self.var(axis, keepdims, ddof).sqrt()
+        """sqrt(var), with gradient 0 (not NaN) where there is no spread, as PyTorch's."""
+        return ops.Std.apply(self.var(axis, keepdims, ddof))
 
     def _minus_max(self, axis: Any, op: str) -> tuple[Tensor, np.ndarray, Any]:
         """(x - m, m, axis) with m = max(x) along axis taken as a constant (0 where it is not

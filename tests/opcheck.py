@@ -233,6 +233,8 @@ OPS: list[Op] = [
        [((3, 4),)]),
     Op("getitem_mixed", lambda a: a[[1, 1], ..., 1:], lambda a: a[[1, 1], ..., 1:],
        [((3, 2, 4),)]),
+    Op("getitem_split_advanced", lambda a: a[[0, 2, 0], :, 1], lambda a: a[[0, 2, 0], :, 1],
+       [((3, 4, 2),)]),
     Op("getitem_mask", lambda a: a[a.data > 0], lambda a: a[a > 0], [((3, 4),)]),
     Op("concatenate", lambda a, b: ag.concatenate([a, b, a], axis=1),
        lambda a, b: np.concatenate([a, b, a], axis=1), [((2, 3), (2, 1))]),
@@ -257,7 +259,16 @@ OPS: list[Op] = [
        lambda x, y: np.mean(np.log1p(np.exp(x)) - x * y), [((3, 4), (3, 4))]),
 ]
 
-REDUCTIONS: list[Op] = []
+def no_spread(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Rows of equal values: std's gradient there is 0 (central differences agree by
+    symmetry; the second derivative does not exist)."""
+    return np.broadcast_to(rng.standard_normal(shape[:-1] + (1,)), shape).copy()
+
+
+REDUCTIONS: list[Op] = [
+    Op("std_no_spread", lambda a: a.std(axis=-1), lambda a: a.std(axis=-1), [((3, 4),)],
+       no_spread, second_order=False),
+]
 for _axis in AXES:
     for _keep in (False, True):
         _kw = {"axis": _axis, "keepdims": _keep}

@@ -56,3 +56,102 @@ def test_cross_entropy_with_probability_targets_at_large_logits(value, dtype):
     assert ulps(loss.data, np.log(3)) <= 2
     loss.backward()
     np.testing.assert_allclose(logits.grad.data, 0, atol=1e-7)
+
+
+# ---- pow at base 0 and at negative bases ------------------------------------------------
+DTYPES = [np.float32, np.float64]
+
+
+def grads(fn, *values, dtype=np.float64):
+    tensors = [ag.tensor(np.asarray(v, dtype), requires_grad=True) for v in values]
+    fn(*tensors).sum().backward()
+    return [t.grad.data for t in tensors]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_d_x_to_the_0_dx_at_0_is_0(dtype):
+    assert grads(lambda x: x ** 0, [0.0, 2.0], dtype=dtype)[0].tolist() == [0, 0]
+    assert grads(lambda x: x ** ag.tensor(np.zeros(2, dtype)), [0.0, 2.0],
+                 dtype=dtype)[0].tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("y", [0.0, 0.5, 2.0])
+def test_d_x_to_the_y_dy_at_x_0_is_0_for_y_at_least_0(dtype, y):
+    """PyTorch's limits: 0 ** y is flat in y from the right."""
+    dx, dy = grads(lambda x, e: x ** e, 0.0, y, dtype=dtype)
+    assert dy == 0
+    assert dx == {0.0: 0.0, 0.5: np.inf, 2.0: 0.0}[y]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_x_squared_at_0_has_gradient_0_and_second_derivative_2(dtype):
+    x = ag.tensor(np.zeros(3, dtype), requires_grad=True)
+    (first,) = ag.grad((x ** 2).sum(), [x], create_graph=True)
+    (second,) = ag.grad(first.sum(), [x])
+    assert first.data.tolist() == [0, 0, 0]
+    assert second.data.tolist() == [2, 2, 2]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_negative_bases_with_integer_exponents(dtype):
+    x = np.array([-2.0, -0.5, 3.0])
+    assert grads(lambda t: t ** 3, x, dtype=dtype)[0].tolist() == (3 * x ** 2).tolist()
+    assert grads(lambda t: t ** ag.tensor(np.asarray(3.0, dtype)), x,
+                 dtype=dtype)[0].tolist() == (3 * x ** 2).tolist()
+    assert ag.gradgradcheck(lambda t: t ** 3, [ag.tensor(x, requires_grad=True)])
+    dx, dy = grads(lambda t, e: t ** e, [-2.0], [3.0], dtype=dtype)
+    assert dx.tolist() == [12.0]  # the exponent's gradient (log of -2) does not leak into x's
+    assert np.isnan(dy).all()  # as PyTorch: d(x**y)/dy = x**y log x has no real value
+
+
+# ---- std and var ------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("values", [[2.0, 2.0, 2.0], [5.0], 3.0])
+def test_std_at_zero_spread_has_gradient_0(dtype, values):
+    (dx,) = grads(lambda t: t.std(), values, dtype=dtype)
+    np.testing.assert_array_equal(dx, np.zeros_like(dx))
+    (dx,) = grads(lambda t: t.std(axis=0, keepdims=True), np.ones((2, 3)), dtype=dtype)
+    np.testing.assert_array_equal(dx, np.zeros_like(dx))
+
+
+def test_std_second_order_stays_right_next_to_zero_spread():
+    x = ag.tensor(np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]]), requires_grad=True)
+    (first,) = ag.grad(x.std(axis=1).sum(), [x], create_graph=True)
+    (second,) = ag.grad((first * ag.tensor(np.arange(6.0).reshape(2, 3))).sum(), [x])
+    assert np.isfinite(second.data).all()
+    assert ag.gradgradcheck(lambda t: t.std(axis=1), [ag.tensor([[1.0, 2.0, 4.0]],
+                                                                requires_grad=True)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("values", "ddof"), [([1.0, 2.0], 2), ([1.0, 2.0], 3), ([1.0], 5),
+                                              ([2.0, 2.0], 2), (np.zeros(0), 0)])
+def test_var_and_std_with_ddof_at_least_n_follow_numpy(dtype, values, ddof):
+    x = ag.tensor(np.asarray(values, dtype))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name in ("var", "std"):
+            with pytest.warns(RuntimeWarning):
+                expected = getattr(np, name)(x.data, ddof=ddof)
+            np.testing.assert_array_equal(getattr(x, name)(ddof=ddof).data, expected)
+
+
+# ---- BCE with logits, and the divisor's gradient ------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bce_with_logits_at_infinite_logits_is_inf_not_nan(dtype):
+    logits = ag.tensor(np.array([np.inf, np.inf, -np.inf, -np.inf], dtype), requires_grad=True)
+    target = ag.tensor(np.array([0.0, 0.5, 1.0, 0.5], dtype))
+    loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    assert loss.data.tolist() == [np.inf] * 4
+    loss.sum().backward()
+    assert logits.grad.data.tolist() == [1.0, 0.5, -1.0, -0.5]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_d_a_over_b_db_does_not_underflow_for_huge_b(dtype):
+    big = np.sqrt(np.finfo(dtype).max) * 4
+    a, b = 2 * big, big
+    da, db = grads(lambda x, y: x / y, a, b, dtype=dtype)
+    assert da == pytest.approx(1 / b, rel=1e-6)
+    assert db == pytest.approx(-a / b / b, rel=1e-6) and db != 0
+

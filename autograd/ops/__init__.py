@@ -41,6 +41,7 @@ from .elementwise import (
     Pow,
     Sin,
     Sqrt,
+    Std,
     Sub,
     Where,
     maximum,

@@ -60,10 +60,13 @@ class Div(Primitive):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         return (grad / b if need_a else None,
-                -grad * a / (b * b) if need_b else None)
+                -(grad / b) * (a / b) if need_b else None)  # b * b would underflow or overflow
 
 
 class Pow(Primitive):
+    """a ** b. At a = 0 the rules take PyTorch's limits where the formulas give 0 * inf:
+    d/da is 0 where b = 0 (a ** 0 is flat), d/db is 0 where b >= 0 (0 ** b is flat in b)."""
+
     @staticmethod
     def forward(ctx, a, b):
         out = np.asarray(a ** b)
@@ -74,8 +77,18 @@ class Pow(Primitive):
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (grad * b * a ** (b - 1) if need_a else None,  # b a^(b-1)
-                grad * out * _log_of(a) if need_b else None)  # a^b log a
+        grad_a = grad_b = None
+        if need_a:  # b a^(b-1)
+            grad_a = _zero_where(_unwrap(b) == 0, grad * b * a ** (b - 1))
+        if need_b:  # a^b log a
+            flat = (_unwrap(a) == 0) & (_unwrap(b) >= 0)
+            grad_b = _zero_where(flat, grad * out * _log_of(a))
+        return grad_a, grad_b
+
+
+def _zero_where(condition: Any, value: Any) -> Any:
+    """value, with 0 where condition holds (only looked at when it holds somewhere)."""
+    return Where.apply(condition, 0, value) if np.any(condition) else value
 
 
 class Neg(Primitive):
@@ -184,6 +197,17 @@ class Clone(Primitive):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+
+class Std(Sqrt):
+    """The square root that turns a variance into a standard deviation. Its derivative at 0
+    is taken as 0 (as PyTorch's std): the variance is at its minimum there, where sqrt's
+    inf times the variance's zero gradient would be NaN."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad / (2 * Where.apply(_unwrap(out) == 0, np.inf, out))
 
 
 class Abs(Primitive):

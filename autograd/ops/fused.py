@@ -88,7 +88,8 @@ class BCEWithLogits(Primitive):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(x, y)
-        return np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+        # max(x, 0) - x y split by sign, so that an infinite logit gives inf, not inf - inf
+        return np.maximum(x, 0) * (1 - y) - np.minimum(x, 0) * y + np.log1p(np.exp(-np.abs(x)))
 
     @staticmethod
     def backward(ctx: Any, grad: Any) -> tuple[Any, Any]:

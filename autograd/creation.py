@@ -86,20 +86,30 @@ def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.ones_like(np.asarray(t), dtype=dtype), requires_grad=requires_grad)
 
 
+def _random_dtype(dtype: Any, where: str) -> Any:
+    dtype = _float(dtype)
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(f"{where}: dtype must be floating-point; got {np.dtype(dtype)} (random "
+                        "values would all round to 0)")
+    return dtype
+
+
 @replayed  # a compiled step draws fresh numbers on every replay
 @_on_cpu
 def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1), from the global generator (`manual_seed`)."""
+    dtype = _random_dtype(dtype, "rand")
     values = get_generator().random(_shape(shape), dtype=np.float64)
-    return Tensor(values.astype(_float(dtype)), requires_grad=requires_grad)
+    return Tensor(values.astype(dtype), requires_grad=requires_grad)
 
 
 @replayed  # a compiled step draws fresh numbers on every replay
 @_on_cpu
 def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal, from the global generator (`manual_seed`)."""
+    dtype = _random_dtype(dtype, "randn")
     values = get_generator().standard_normal(_shape(shape))
-    return Tensor(values.astype(_float(dtype)), requires_grad=requires_grad)
+    return Tensor(values.astype(dtype), requires_grad=requires_grad)
 
 
 @_on_cpu

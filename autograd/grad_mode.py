@@ -44,13 +44,21 @@ class _GradModeContext:
         return wrapper
 
 
-class no_grad(_GradModeContext):
+class _Switch(_GradModeContext):
+    """A switch that also works as a bare decorator (`@no_grad`), as PyTorch's do."""
+
+    def __new__(cls, fn=None):
+        switch = super().__new__(cls)
+        return switch if fn is None else switch(fn)
+
+
+class no_grad(_Switch):
     """Record nothing inside: for evaluation and for updating parameters in place."""
 
     mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_Switch):
     """Record again inside a `no_grad` block."""
 
     mode = True

@@ -30,6 +30,15 @@ def _float64_copies(inputs: Sequence[Any]) -> list[Any]:
             if isinstance(t, Tensor) and t.dtype.kind == "f" else t for t in inputs]
 
 
+def _check_arguments(name: str, inputs: Sequence[Any], eps: float) -> None:
+    """A check with nothing to differentiate, or no step, would prove nothing."""
+    if not any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+        raise ValueError(f"{name}: no input requires grad, so there is no gradient to check; "
+                         "pass tensors with requires_grad=True")
+    if not eps > 0:
+        raise ValueError(f"{name}: eps must be positive; got {eps}")
+
+
 def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
               rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """Check fn's VJP for every input that requires grad, element by element.
@@ -38,6 +47,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: floa
     values and the tolerance (or returns False with raise_exception=False).
     """
     inputs = _float64_copies(_as_tuple(inputs))
+    _check_arguments("gradcheck", inputs, eps)
     outputs = _as_tuple(fn(*inputs))
     rng = np.random.default_rng(0)
     weights = [rng.standard_normal(np.shape(o)) for o in outputs]
@@ -85,6 +95,7 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
     """gradcheck of the first-order VJP (x, u) -> J(x)^T u, recorded with create_graph:
     checks second derivatives, and the VJP's own dependence on u."""
     inputs = _float64_copies(_as_tuple(inputs))
+    _check_arguments("gradgradcheck", inputs, eps)
     with no_grad():
         shapes = [np.shape(o) for o in _as_tuple(fn(*inputs))]
     if grad_outputs is None:

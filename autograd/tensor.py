@@ -23,6 +23,9 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
             array = array.astype(np.float32)
     if dtype is not None:
         array = array.astype(dtype, copy=False)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"tensor: data must be numeric (bool, int, float or complex); got "
+                        f"{type(data).__name__} of dtype {array.dtype}")
     return array
 
 
@@ -353,9 +356,14 @@ class Tensor:
         try:
             update(self.data, other)
         except (ValueError, TypeError) as error:
-            raise type(error)(f"in-place {name}: {error} (tensor of shape {self.shape} "
-                              f"{self.dtype}, value of shape {np.shape(other)} "
-                              f"{getattr(other, 'dtype', type(other).__name__)})") from None
+            message = (f"in-place {name}: {error} (tensor of shape {self.shape} {self.dtype}, "
+                       f"value of shape {np.shape(other)} "
+                       f"{getattr(other, 'dtype', type(other).__name__)})")
+            try:
+                named = type(error)(message)
+            except Exception:  # a type whose constructor takes more (NumPy's UFuncTypeError)
+                named = (ValueError if isinstance(error, ValueError) else TypeError)(message)
+            raise named from None
         self._version[0] += 1
         return self
 
@@ -487,13 +495,21 @@ class Tensor:
         return ops.Transpose.apply(self, tuple(axes) if axes else None)
 
     def squeeze(self, axis: Any = None) -> Tensor:
-        return self.reshape(np.squeeze(self.data, axis).shape)
+        axes = ops.as_axis(axis, self.ndim, "squeeze")
+        for a in axes or ():
+            if self.shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} has size {self.shape[a]}, not 1 "
+                                 f"(shape {self.shape})")
+        return self.reshape(np.squeeze(self.data, axes).shape)
 
     def expand_dims(self, axis: Any) -> Tensor:
-        return self.reshape(np.expand_dims(self.data, axis).shape)
+        added = len(axis) if isinstance(axis, (tuple, list)) else 1
+        axes = ops.as_axis(axis, self.ndim + added, "expand_dims")
+        return self.reshape(np.expand_dims(self.data, axes).shape)
 
     def broadcast_to(self, shape: Any) -> Tensor:
-        return ops.BroadcastTo.apply(self, tuple(shape))
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        return ops.BroadcastTo.apply(self, shape)
 
     def flatten(self) -> Tensor:
         return self.reshape(-1)

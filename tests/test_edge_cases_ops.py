@@ -155,3 +155,180 @@ def test_d_a_over_b_db_does_not_underflow_for_huge_b(dtype):
     assert da == pytest.approx(1 / b, rel=1e-6)
     assert db == pytest.approx(-a / b / b, rel=1e-6) and db != 0
 
+
+# ---- NumPy semantics --------------------------------------------------------------------
+def test_integer_and_array_separated_by_a_slice_index_as_numpy():
+    data = np.arange(60.0).reshape(3, 4, 5)
+    index = (np.array([0, 2, 0]), slice(None), 2)
+    x = ag.tensor(data, requires_grad=True)
+    y = x[index]
+    assert y.shape == data[index].shape == (3, 4)
+    u = np.arange(12.0).reshape(3, 4)
+    y.backward(ag.tensor(u))
+    expected = np.zeros_like(data)
+    np.add.at(expected, index, u)
+    np.testing.assert_array_equal(x.grad.data, expected)
+
+
+def test_axis_errors_and_user_exceptions_keep_their_type():
+    with pytest.raises(np.exceptions.AxisError, match=r"^Transpose: .*Tensor\(2,\)"):
+        ag.ones(2).transpose(3)
+
+    class Mistake(ValueError):
+        pass
+
+    class Raises(ag.Function):
+        @staticmethod
+        def forward(ctx, a):
+            raise Mistake("wrong input")
+
+    with pytest.raises(Mistake, match=r"^Raises: wrong input \(operands: Tensor\(2,\)"):
+        Raises.apply(ag.ones(2))
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "var", "std", "logsumexp"])
+@pytest.mark.parametrize("axis", [0, -1])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reductions_of_a_0d_tensor_over_axis_0_or_minus_1(name, axis, keepdims):
+    """As NumPy's sum/max/min (and PyTorch for all): the one element, shape ()."""
+    x = ag.tensor(np.float64(3.0), requires_grad=True)
+    out = getattr(x, name)(axis=axis, keepdims=keepdims)
+    expected = {"var": 0.0, "std": 0.0}.get(name, 3.0)
+    assert out.shape == () and out.item() == expected
+    out.backward()
+    assert x.grad.item() == {"var": 0.0, "std": 0.0}.get(name, 1.0)
+
+
+@pytest.mark.parametrize("axis", [1, (0,), -2])
+def test_reductions_of_a_0d_tensor_over_other_axes_raise_axis_error(axis):
+    with pytest.raises(np.exceptions.AxisError, match=r"^sum: axis"):
+        ag.tensor(3.0).sum(axis=axis)
+
+
+def test_empty_list_and_list_of_tensors_as_index():
+    t = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    assert t[[]].shape == (0,)
+    picked = t[[ag.tensor(0), ag.tensor(2)]]
+    assert picked.data.tolist() == [1.0, 3.0]
+    picked.sum().backward()
+    assert t.grad.data.tolist() == [1.0, 0.0, 1.0]
+
+
+def test_broadcast_to_an_int_shape():
+    out = ag.tensor(2.0).broadcast_to(3)
+    assert out.shape == (3,) and out.data.tolist() == [2.0, 2.0, 2.0]
+
+
+# ---- errors where the mistake is made --------------------------------------------------
+@pytest.mark.parametrize("axis", [1.5, (0, 1.5), ("a",), "0", (0, None)])
+def test_axis_that_is_not_an_integer_raises_type_error(axis):
+    with pytest.raises(TypeError, match=r"^sum: axis must be an int or a tuple of ints; got"):
+        ag.ones(2, 3).sum(axis=axis)
+
+
+def test_duplicate_axes_raise_value_error():
+    with pytest.raises(ValueError, match=r"^mean: repeated axis in \(0, -2\)"):
+        ag.ones(2, 3).mean(axis=(0, -2))
+
+
+def test_concatenate_errors_name_the_op_and_the_shapes():
+    with pytest.raises(np.exceptions.AxisError, match=r"^Concatenate: axis 5 .*Tensor\(2,\)"):
+        ag.concatenate([ag.ones(2), ag.ones(2)], axis=5)
+    with pytest.raises(ValueError, match=r"^Concatenate: zero-dimensional .*Tensor\(\)"):
+        ag.concatenate([ag.tensor(1.0), ag.tensor(2.0)])
+    with pytest.raises(TypeError, match=r"^concatenate: item 1 is None"):
+        ag.concatenate([ag.ones(2), None])
+    with pytest.raises(TypeError, match=r"^stack: item 0 is None"):
+        ag.stack([None, ag.ones(2)])
+
+
+def test_squeeze_expand_dims_and_stack_errors_name_the_op_and_the_shape():
+    with pytest.raises(ValueError, match=r"^squeeze: axis 0 has size 2, not 1 \(shape \(2, 3\)\)"):
+        ag.ones(2, 3).squeeze(0)
+    with pytest.raises(np.exceptions.AxisError, match=r"^squeeze: axis 5 .*2 dims"):
+        ag.ones(2, 3).squeeze(5)
+    with pytest.raises(np.exceptions.AxisError, match=r"^expand_dims: axis 5 .*3 dims"):
+        ag.ones(2, 3).expand_dims(5)
+    with pytest.raises(ValueError, match=r"^stack: all tensors must have one shape; got "
+                                         r"\[\(2, 3\), \(2, 4\)\]"):
+        ag.stack([ag.ones(2, 3), ag.ones(2, 4)])
+    with pytest.raises(np.exceptions.AxisError, match=r"^stack: axis 4 .*3 dims"):
+        ag.stack([ag.ones(2, 3), ag.ones(2, 3)], axis=4)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp"])
+def test_softmax_axis_and_dtype_errors_name_the_function(name):
+    with pytest.raises(np.exceptions.AxisError, match=rf"^{name}: axis 3 "):
+        getattr(ag.ones(2, 3), name)(axis=3)
+    for data in ([1, 2], [True, False]):
+        with pytest.raises(TypeError, match=rf"^{name}: needs a floating-point tensor; got dtype"):
+            getattr(ag.tensor(data), name)()
+
+
+@pytest.mark.parametrize("data", ["abc", None, {"a": 1}, {1, 2}, np.array([1, "a"], dtype=object),
+                                  [1.0, "a"], np.array(["x"])])
+def test_tensor_of_non_numeric_data_raises_type_error(data):
+    with pytest.raises(TypeError, match=r"^tensor: data must be numeric .*; got .*dtype"):
+        ag.tensor(data)
+    with pytest.raises(TypeError, match=r"^tensor: data must be numeric"):
+        ag.Tensor(data)
+
+
+@pytest.mark.parametrize("factory", [ag.rand, ag.randn])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, bool])
+def test_rand_and_randn_with_an_integer_dtype_raise_type_error(factory, dtype):
+    with pytest.raises(TypeError, match=rf"^{factory.__name__}: dtype must be floating"):
+        factory(3, dtype=dtype)
+
+
+def test_in_place_operator_errors_name_the_operator_and_both_shapes():
+    t = ag.ones(2, 3)
+    with pytest.raises(ValueError, match=r"^in-place \+=: .*\(tensor of shape \(2, 3\) float32, "
+                                         r"value of shape \(4,\) float32\)"):
+        t += ag.ones(4)
+    with pytest.raises(ValueError, match=r"^in-place \*=: .*\(2, 3\) .* \(3, 3\) float64"):
+        t *= np.ones((3, 3))
+    with pytest.raises(ValueError, match=r"^in-place \[\]=: .*\(2, 3\) .* \(2,\) float32"):
+        t[0] = ag.ones(2)
+    i = ag.tensor([1, 2])
+    with pytest.raises(TypeError, match=r"^in-place -=: .*\(2,\) int64, value of shape \(\) "):
+        i -= 1.5
+
+
+def test_gradcheck_refuses_inputs_that_prove_nothing():
+    with pytest.raises(ValueError, match=r"^gradcheck: no input requires grad"):
+        ag.gradcheck(lambda a: a * 2, [ag.tensor([1.0, 2.0])])
+    with pytest.raises(ValueError, match=r"^gradgradcheck: no input requires grad"):
+        ag.gradgradcheck(lambda a: a * 2, [ag.tensor([1.0, 2.0])])
+    for eps in (0, -1e-6):
+        with pytest.raises(ValueError, match=r"^gradcheck: eps must be positive"):
+            ag.gradcheck(lambda a: a * 2, [ag.tensor([1.0], requires_grad=True)], eps=eps)
+
+
+def test_no_grad_and_enable_grad_work_as_bare_decorators():
+    @ag.no_grad
+    def doubled(x):
+        return x * 2
+
+    @ag.enable_grad
+    def tripled(x):
+        return x * 3
+
+    x = ag.ones(2, requires_grad=True)
+    assert not doubled(x).requires_grad and doubled.__name__ == "doubled"
+    with ag.no_grad():
+        assert tripled(x).requires_grad
+    assert ag.is_grad_enabled()
+
+
+def test_float_int_and_format_of_one_element_tensors():
+    assert float(ag.tensor([1.5])) == 1.5 and type(float(ag.tensor(2))) is float
+    assert int(ag.tensor(2.7)) == 2 and int(ag.tensor([[3]])) == 3
+    assert format(ag.tensor(1.23456), ".3f") == "1.235"
+    assert f"{ag.tensor([2.5], requires_grad=True):.1f}" == "2.5"
+    assert format(ag.tensor([1.0, 2.0])) == str(ag.tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match=r"^float: only a one-element tensor converts .* shape "
+                                        r"\(2,\)"):
+        float(ag.tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match=r"^format: only a one-element tensor"):
+        format(ag.tensor([1.0, 2.0]), ".3f")

@@ -14,21 +14,34 @@ from ..tensor import Tensor
 
 
 def as_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
-    """Normalise an int or tuple of ints to a tuple of non-negative axes (None: all)."""
+    """Normalise an int or tuple of ints to a tuple of non-negative axes (None: all).
+
+    A 0-d tensor takes the int axis 0 or -1 as its one element, as NumPy's sum/max/min do
+    (and PyTorch for every reduction); anything out of range raises NumPy's AxisError.
+    """
     if axis is None:
         return None
     if isinstance(axis, Tensor):  # torch.max(a, b) is elementwise; ag.max(a, b) would reduce
         raise TypeError(f"{op}: axis must be an int or a tuple of ints, not a Tensor (for the "
                         "elementwise maximum or minimum of two tensors: ag.maximum, ag.minimum)")
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if ndim == 0 and _is_int(axis) and axis in (0, -1):
+        return ()
+    axes = (axis,) if _is_int(axis) else axis
+    if not isinstance(axes, (tuple, list)) or not all(_is_int(a) for a in axes):
+        raise TypeError(f"{op}: axis must be an int or a tuple of ints; got {axis!r}")
     normalised = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dims")
-        normalised.append(int(a) % max(ndim, 1))
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(f"{op}: axis {a} is out of range for a tensor with "
+                                          f"{ndim} dims")
+        normalised.append(int(a) % ndim)
     if len(set(normalised)) != len(normalised):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return tuple(normalised)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
@@ -45,14 +58,16 @@ def keepdims_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tupl
 
 
 def as_index(index: Any, copy: bool = False) -> Any:
-    """Tensors inside an index become their arrays, lists become arrays (NumPy semantics);
-    with `copy`, arrays are copies the caller cannot change."""
+    """Tensors inside an index become their arrays, lists become arrays (NumPy semantics: an
+    empty list picks nothing, a list of 0-d tensors is a list of integers); with `copy`,
+    arrays are copies the caller cannot change."""
     if isinstance(index, tuple):
         return tuple(as_index(i, copy) for i in index)
     if isinstance(index, Tensor):
         index = index.data
     if isinstance(index, list):
-        return np.asarray(index)
+        array = np.asarray([as_index(i) for i in index])
+        return array.astype(np.intp) if array.size == 0 else array
     if copy and isinstance(index, np.ndarray):
         return index.copy()
     return index

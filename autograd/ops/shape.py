@@ -8,7 +8,7 @@ import numpy as np
 
 from ..function import Primitive
 from ..tensor import Tensor
-from .arguments import as_index, has_integer_array, torch_keywords
+from .arguments import as_axis, as_index, has_integer_array, torch_keywords
 
 
 class Reshape(Primitive):
@@ -103,9 +103,10 @@ class SetItem(Primitive):
 class Concatenate(Primitive):
     @staticmethod
     def forward(ctx, axis, *tensors):
+        out = np.concatenate(tensors, axis=axis)  # NumPy's errors first, named by `apply`
         ctx.axis = axis
         ctx.sizes = [np.shape(t)[axis] for t in tensors]
-        return np.concatenate(tensors, axis=axis)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -118,16 +119,28 @@ class Concatenate(Primitive):
         return (None, *pieces)
 
 
+def _check_items(tensors: Any, op: str) -> list:
+    tensors = list(tensors)
+    for i, t in enumerate(tensors):
+        if t is None:
+            raise TypeError(f"{op}: item {i} is None; expected tensors or arrays")
+    return tensors
+
+
 @torch_keywords
 def concatenate(tensors: Any, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
-    return Concatenate.apply(axis, *tensors)
+    return Concatenate.apply(axis, *_check_items(tensors, "concatenate"))
 
 
 @torch_keywords
 def stack(tensors: Any, axis: int = 0) -> Tensor:
     """Join tensors along a new axis."""
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in _check_items(tensors, "stack")]
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
+    shapes = [t.shape for t in tensors]
+    if len(set(shapes)) > 1:
+        raise ValueError(f"stack: all tensors must have one shape; got {shapes}")
+    axis = as_axis(axis, tensors[0].ndim + 1, "stack")[0]
     return concatenate([t.expand_dims(axis) for t in tensors], axis=axis)

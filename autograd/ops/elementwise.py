@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -79,16 +80,21 @@ class Pow(Primitive):
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if need_a:  # b a^(b-1)
-            grad_a = _zero_where(_unwrap(b) == 0, grad * b * a ** (b - 1))
+            flat = _unwrap(b) == 0
+            grad_a = _zero_where(flat, lambda: grad * b * a ** (b - 1))
         if need_b:  # a^b log a
             flat = (_unwrap(a) == 0) & (_unwrap(b) >= 0)
-            grad_b = _zero_where(flat, grad * out * _log_of(a))
+            grad_b = _zero_where(flat, lambda: grad * out * _log_of(a))
         return grad_a, grad_b
 
 
-def _zero_where(condition: Any, value: Any) -> Any:
-    """value, with 0 where condition holds (only looked at when it holds somewhere)."""
-    return Where.apply(condition, 0, value) if np.any(condition) else value
+def _zero_where(condition: Any, value: Callable[[], Any]) -> Any:
+    """value(), with 0 where condition holds. Where it does, the formula meets 0 * inf; NumPy's
+    warnings about those elements are silenced, as they are replaced by the limit."""
+    if not np.any(condition):
+        return value()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Where.apply(condition, 0, value())
 
 
 class Neg(Primitive):

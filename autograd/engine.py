@@ -116,25 +116,16 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                 if edge is None:
                     continue
                 target, output_nr, shape, dtype = edge
+                if g is not None:
+                    if create_graph or type(g) is not np.ndarray or g.shape != shape \
+                            or g.dtype != dtype:
+                        g = _fit(g, shape, dtype, node, create_graph)
+                    _deliver(target, output_nr, g, pending, leaf_grads)
                 if type(target) is Node:
-                    if g is not None:
-                        if create_graph or type(g) is not np.ndarray or g.shape != shape \
-                                or g.dtype != dtype:
-                            g = _fit(g, shape, dtype, node, create_graph)
-                        slots = pending.get(target)
-                        if slots is None:
-                            slots = pending[target] = [None] * (len(target.outputs_meta) or 1)
-                        slots[output_nr] = g if slots[output_nr] is None else slots[output_nr] + g
                     count = dependencies[target] - 1
                     dependencies[target] = count
                     if count == 0:
                         ready.append(target)
-                elif g is not None:
-                    if create_graph or type(g) is not np.ndarray or g.shape != shape \
-                            or g.dtype != dtype:
-                        g = _fit(g, shape, dtype, node, create_graph)
-                    previous = leaf_grads.get(target)
-                    leaf_grads[target] = g if previous is None else previous + g
 
         # Arrays that a leaf's .grad must not alias: the seeds (the caller's), and those
         # already given to another leaf in this pass.

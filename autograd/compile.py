@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import heapq
 import os
 import sys
 import threading
@@ -363,8 +364,9 @@ class _Recorder:
 
     def backward(self, roots: Any, seeds: list, keep_graph: bool, create_graph: bool,
                  capture: Any) -> list:
-        """The engine's walk (engine._run: Kahn's order, gradients summed as they arrive, the
-        leaves written at the end), recording each rule call, sum-to-shape, sum and .grad write.
+        """The engine's walk (engine._run: latest-made node first, gradients summed as they
+        arrive, the leaves written at the end), recording each rule call, sum-to-shape, sum and
+        .grad write.
         The engine inlines these for speed, so the recording walk is written out here."""
         from . import engine
         if create_graph:
@@ -373,8 +375,8 @@ class _Recorder:
                                "Run double backward eagerly.")
         Node = _node()
         self.where = _user_line()
-        dependencies = engine._count_dependencies(roots)
         pending: dict = {}
+        ready: list = []  # the engine's order: a heap of (-sequence_nr, node)
         leaf_grads: dict = {}
         wanted = {} if capture is None else {engine._key(t): i for i, t in enumerate(capture)}
         captured: list = [None] * len(wanted)
@@ -384,6 +386,7 @@ class _Recorder:
                 slots = pending.get(target)
                 if slots is None:
                     slots = pending[target] = [None] * (len(target.outputs_meta) or 1)
+                    heapq.heappush(ready, (-target.sequence_nr, target))
                 slots[output_nr] = g if slots[output_nr] is None else self._sum(slots[output_nr], g)
             else:
                 if target._hooks:
@@ -394,33 +397,22 @@ class _Recorder:
 
         for root, seed in zip(roots, seeds):
             deliver(root.grad_fn or root, root._output_nr, seed.data)
-        root_nodes = dict.fromkeys(root.grad_fn for root in roots if root.grad_fn is not None)
-        ready = [node for node in root_nodes if dependencies.get(node, 0) == 0]
         with set_grad_enabled(False):
             while ready:
-                node = ready.pop()
-                grads = pending.pop(node, None)
-                if grads is None:
-                    input_grads: Any = (None,) * len(node.edges)
-                else:
-                    if wanted:
-                        engine._observe_output_gradients(node, grads, wanted, captured)
-                    input_grads = self.rule(engine._call_backward, node, grads)
+                node = heapq.heappop(ready)[1]
+                grads = pending.pop(node)
+                if wanted:
+                    engine._observe_output_gradients(node, grads, wanted, captured)
+                input_grads = self.rule(engine._call_backward, node, grads)
                 if not keep_graph:  # release the saved values, as the engine does
                     node._saved = node._versions = ()
                     node._freed = True
                 for edge, g in zip(node.edges, input_grads):
-                    if edge is None:
-                        continue
-                    target, output_nr, shape, dtype = edge
-                    if g is not None:
+                    if g is not None and edge is not None:
+                        target, output_nr, shape, dtype = edge
                         if type(g) is not np.ndarray or g.shape != shape or g.dtype != dtype:
                             g = self.fit(engine._fit, g, shape, dtype, node)
                         deliver(target, output_nr, g)
-                    if type(target) is Node:
-                        dependencies[target] -= 1
-                        if dependencies[target] == 0:
-                            ready.append(target)
             stored = {id(seed.data) for seed in seeds}
             for leaf, g in leaf_grads.items():
                 if capture is not None:

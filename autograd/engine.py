@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -75,57 +76,45 @@ def _root_gradients(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
 
 def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_graph: bool,
          capture: Sequence[Tensor] | None = None) -> list[Tensor | None]:
-    """Kahn's algorithm over the nodes reachable from the roots: a node runs once every node
-    that feeds it a gradient has run. Leaves collect their gradients at the end.
+    """Run the nodes that the roots' gradients reach, latest-made first: a node is made after
+    every node it feeds a gradient, so when it runs its gradients are complete. Leaves collect
+    their gradients at the end.
 
     Gradients travel as arrays, or as tensors (recorded) under create_graph."""
     if _capture.recorder is not None:  # ag.compile is capturing a step: its recording walk
         return _capture.recorder.backward(roots, seeds, keep_graph, create_graph, capture)
-    dependencies = _count_dependencies(roots)
-    pending: dict[Node, list] = {}  # node -> gradient of each of its outputs so far
-    leaf_grads: dict[Tensor, Tensor] = {}
+    pending: dict[Node, Any] = {}  # node -> its output's gradient so far (a list if several)
+    ready: list[tuple[int, Node]] = []  # a heap of (-sequence_nr, node): the latest node first
+    leaf_grads: dict[Tensor, Any] = {}
     wanted = {} if capture is None else {_key(t): i for i, t in enumerate(capture)}
     captured: list[Tensor | None] = [None] * len(wanted)
 
     for root, seed in zip(roots, seeds):
         seed = seed if create_graph else seed.data  # a recorded seed stays connected
-        _deliver(root.grad_fn or root, root._output_nr, seed, pending, leaf_grads)
-    root_nodes = dict.fromkeys(root.grad_fn for root in roots if root.grad_fn is not None)
-    ready = [node for node in root_nodes if dependencies.get(node, 0) == 0]
+        _deliver(root.grad_fn or root, root._output_nr, seed, pending, ready, leaf_grads)
 
     with set_grad_enabled(create_graph):
         while ready:
-            node = ready.pop()
-            grads = pending.pop(node, None)
+            node = heappop(ready)[1]
+            grad = pending.pop(node)
             edges = node.edges
-            if grads is None:  # nothing reached this node: its inputs get nothing either
-                input_grads = (None,) * len(edges)
-            else:
-                if node.hooks or node.retained or wanted:
-                    _observe_output_gradients(node, grads, wanted, captured)
-                if len(grads) == 1 and node.fn._takes_arrays:  # the common case, inline
-                    input_grads = node.fn.backward(node, grads[0])
-                    if type(input_grads) is not tuple or len(input_grads) != len(edges):
-                        input_grads = _checked_count(node, input_grads)
-                else:
-                    input_grads = _call_backward(node, grads, create_graph)
+            if type(grad) is list or node.hooks or node.retained or wanted \
+                    or not node.fn._takes_arrays:  # several outputs, hooks, a user's Function
+                input_grads = _call_backward(node, grad, create_graph, wanted, captured)
+            else:  # the common case, inline
+                input_grads = node.fn.backward(node, grad)
+                if type(input_grads) is not tuple or len(input_grads) != len(edges):
+                    input_grads = _checked_count(node, input_grads)
             if not keep_graph:  # release the saved values
                 node._saved = node._versions = ()
                 node._freed = True
             for edge, g in zip(edges, input_grads):
-                if edge is None:
-                    continue
-                target, output_nr, shape, dtype = edge
-                if g is not None:
+                if g is not None and edge is not None:
+                    target, output_nr, shape, dtype = edge
                     if create_graph or type(g) is not np.ndarray or g.shape != shape \
-                            or g.dtype != dtype:
+                            or g.dtype is not dtype:
                         g = _fit(g, shape, dtype, node, create_graph)
-                    _deliver(target, output_nr, g, pending, leaf_grads)
-                if type(target) is Node:
-                    count = dependencies[target] - 1
-                    dependencies[target] = count
-                    if count == 0:
-                        ready.append(target)
+                    _deliver(target, output_nr, g, pending, ready, leaf_grads)
 
         # Arrays that a leaf's .grad must not alias: the seeds (the caller's), and those
         # already given to another leaf in this pass.
@@ -151,36 +140,28 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
 _accumulation_lock = threading.Lock()
 
 
-def _count_dependencies(roots: Sequence[Tensor]) -> dict[Node, int]:
-    """For every node reachable from the roots, how many edges lead into it."""
-    dependencies: dict[Node, int] = {}
-    stack = [root.grad_fn for root in roots if root.grad_fn is not None]
-    seen = set(stack)
-    while stack:
-        node = stack.pop()
-        for edge in node.edges:
-            if edge is not None and type(target := edge[0]) is Node:
-                dependencies[target] = dependencies.get(target, 0) + 1
-                if target not in seen:
-                    seen.add(target)
-                    stack.append(target)
-    return dependencies
-
-
 def _key(t: Tensor) -> tuple[Any, int]:
     return (t.grad_fn or t, t._output_nr)
 
 
-def _deliver(target: Any, output_nr: int, g: Tensor, pending: dict, leaf_grads: dict) -> None:
-    """Add `g` to what has reached output `output_nr` of `target` (a node or a leaf)."""
-    if type(target) is Node:
-        slots = pending.get(target)
-        if slots is None:
-            pending[target] = slots = [None] * (len(target.outputs_meta) or 1)
-        slots[output_nr] = g if slots[output_nr] is None else slots[output_nr] + g
-    else:
+def _deliver(target: Any, output_nr: int, g: Any, pending: dict, ready: list,
+             leaf_grads: dict) -> None:
+    """Add `g` to what has reached output `output_nr` of `target` (a node or a leaf); a node
+    reached for the first time joins the heap of nodes to run."""
+    if type(target) is not Node:
         previous = leaf_grads.get(target)
         leaf_grads[target] = g if previous is None else previous + g
+    elif target.outputs_meta:  # several outputs: a slot each
+        slots = pending.get(target)
+        if slots is None:
+            pending[target] = slots = [None] * len(target.outputs_meta)
+            heappush(ready, (-target.sequence_nr, target))
+        slots[output_nr] = g if slots[output_nr] is None else slots[output_nr] + g
+    elif target in pending:
+        pending[target] = pending[target] + g
+    else:
+        pending[target] = g
+        heappush(ready, (-target.sequence_nr, target))
 
 
 def _observe_output_gradients(node: Node, grads: list, wanted: dict, captured: list) -> None:
@@ -201,9 +182,14 @@ def _observe_output_gradients(node: Node, grads: list, wanted: dict, captured: l
             captured[wanted[(node, nr)]] = _as_tensor(g)
 
 
-def _call_backward(node: Node, grads: list, create_graph: bool) -> tuple:
-    """Run the node's VJP. A user's `Function` gets and returns tensors: in an ordinary backward
-    its gradients are wrapped (unrecorded) for it."""
+def _call_backward(node: Node, grads: Any, create_graph: bool, wanted: dict | None = None,
+                   captured: list | None = None) -> tuple:
+    """Run the node's VJP in the general case: output hooks, retained or captured gradients,
+    several outputs (an unused one gets zeros), a user's `Function` (which gets and returns
+    tensors: in an ordinary backward its gradients are wrapped, unrecorded, for it)."""
+    grads = grads if type(grads) is list else [grads]
+    if node.hooks or node.retained or wanted:
+        _observe_output_gradients(node, grads, wanted or {}, captured)
     fn = node.fn
     if len(grads) > 1:
         for nr, g in enumerate(grads):

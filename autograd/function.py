@@ -21,6 +21,7 @@ values are kept as they are. Plain ctx attributes are for constants (axis, slope
 
 from __future__ import annotations
 
+from itertools import count
 from typing import Any
 
 import numpy as np
@@ -45,22 +46,18 @@ class Node:
 
     `edges[i]` says where the gradient of input i goes: None (no gradient wanted), or
     (the `Node` that produced the input or the leaf tensor itself, output index, shape, dtype).
+    `sequence_nr` counts the nodes made: a node's inputs were made before it, so running the
+    latest-made node first is a topological order. `needs_input_grad[i]` is whether edge i is
+    set; `_saved` and `_versions` hold what `save_for_backward` kept; `_freed` is set once a
+    backward without retain_graph released them. `Function.apply` makes nodes.
     """
 
-    __slots__ = ("fn", "edges", "needs_input_grad", "_saved", "_versions", "_freed",
-                 "__weakref__", "__dict__")
+    __slots__ = ("fn", "edges", "needs_input_grad", "sequence_nr", "_saved", "_versions",
+                 "_freed", "__weakref__", "__dict__")
     # Rarely set, so class-level defaults (an instance sets its own in its __dict__):
     outputs_meta: tuple = ()  # (shape, dtype) of each output, if there are several
     hooks: dict[int, list] | None = None  # output index -> gradient hooks
     retained: dict[int, Any] | None = None  # output index -> weakref to the tensor
-
-    def __init__(self, fn: type[Function], edges: list, needs_input_grad: tuple[bool, ...]):
-        self.fn = fn
-        self.edges = edges
-        self.needs_input_grad = needs_input_grad
-        self._saved: Any = ()
-        self._versions: Any = ()
-        self._freed = False  # set after a backward without retain_graph released the saved values
 
     @property
     def name(self) -> str:
@@ -107,13 +104,13 @@ class Node:
         return tuple(values)
 
 
+_sequence = count()  # next() on it is atomic: nodes made in several threads get distinct numbers
+
+
 class _Unrecorded:
     """The ctx of a call that records nothing: saving is a no-op."""
 
     __slots__ = ("needs_input_grad", "__dict__")
-
-    def __init__(self, arity: int):
-        self.needs_input_grad = (False,) * arity
 
     def save_for_backward(self, *values: Any) -> None:
         pass
@@ -150,30 +147,35 @@ class Function:
     def apply(cls, *args: Any) -> Any:
         if _capture.recorder is not None:  # ag.compile is capturing a step
             return _capture.recorder.apply(cls, args)
-        arrays, edges, needs = [], [], []
-        tensor_given = record = False
+        arrays = list(args)
+        tensor_given = False
+        node = None
+        i = 0
         for a in args:
             if isinstance(a, Tensor):
                 tensor_given = True
-                data = a.data
-                arrays.append(data)
-                if a._requires_grad:
-                    record = True
-                    edges.append((a.grad_fn or a, a._output_nr, data.shape, data.dtype))
-                    needs.append(True)
-                    continue
-            else:
-                arrays.append(a)
-            edges.append(None)
-            needs.append(False)
-        node = Node(cls, edges, tuple(needs)) if record and _mode.enabled else None
+                arrays[i] = data = a.data
+                if a._requires_grad and _mode.enabled:
+                    if node is None:
+                        node = _new_node(Node)
+                        node.fn, node.sequence_nr = cls, next(_sequence)
+                        node._saved, node._versions, node._freed = (), (), False
+                        edges = node.edges = [None] * len(args)
+                    edges[i] = (a.grad_fn or a, a._output_nr, data.shape, data.dtype)
+            i += 1
+        if node is not None:
+            node.needs_input_grad = tuple(map(bool, edges))
+            ctx = node
+        else:
+            ctx = _new_node(_Unrecorded)
+            ctx.needs_input_grad = (False,) * i
         try:
             if cls._takes_arrays or not tensor_given:
-                result = cls.forward(node or _Unrecorded(len(args)), *arrays)
+                result = cls.forward(ctx, *arrays)
             else:
                 previous, _mode.enabled = _mode.enabled, False
                 try:
-                    result = cls.forward(node or _Unrecorded(len(args)), *args)
+                    result = cls.forward(ctx, *args)
                 finally:
                     _mode.enabled = previous
         except Exception as error:
@@ -231,17 +233,19 @@ def _wrap(value: Any, node: Node | None, output_nr: int, args: tuple, arrays: li
     else:
         output._requires_grad, output.grad_fn, output._output_nr = True, node, output_nr
     base = value.base
-    if base is not None or not node or not node.fn._takes_arrays:
-        for a, array in zip(args, arrays):
-            if (array is value or base is not None and (base is array or base is array.base)) \
-                    and isinstance(a, Tensor):
-                output._version = a._version
-                return output
+    if base is None and node is not None and node.fn._takes_arrays:
+        output._version = [0]  # a primitive's fresh result
+        return output
+    for a, array in zip(args, arrays):
+        if (array is value or base is not None and (base is array or base is array.base)) \
+                and isinstance(a, Tensor):
+            output._version = a._version
+            return output
     output._version = [0]
     return output
 
 
-_new_tensor = object.__new__
+_new_tensor = _new_node = object.__new__
 
 
 def _check_saved(node: Node, args: tuple, arrays: list, results: tuple,
@@ -250,38 +254,44 @@ def _check_saved(node: Node, args: tuple, arrays: list, results: tuple,
     noted (the first unclaimed input, so that in x * y with y sharing x's data each keeps its
     own); arrays the caller still holds (a non-tensor argument, or a view of an argument)
     become snapshots."""
-    references, versions, claimed = [], [], []
+    references, versions, claimed = [], [], 0  # claimed: a bit for each input taken
+    n = len(arrays)
+    k = 0
     for value in node._saved:
-        version = None
-        if isinstance(value, (np.ndarray, Tensor)):
-            for i, array in enumerate(arrays):
-                if (value is array or value is args[i]) and i not in claimed:
-                    if isinstance(args[i], Tensor):
-                        claimed.append(i)
-                        value = args[i]
-                        version = value._version[0]
-                        break
-            else:
-                for i, result in enumerate(results):
-                    if value is result:
-                        value, version = _SavedOutput(outputs[i], i), outputs[i]._version[0]
-                        break
-                else:
-                    value, version = _checked_other(value, arrays)
-        references.append(value)
-        versions.append(version)
+        if k < n and value is arrays[k] and not claimed >> k & 1 \
+                and isinstance(args[k], Tensor):  # input k saved k-th: the usual order
+            claimed |= 1 << k
+            value = args[k]
+            references.append(value)
+            versions.append(value._version[0])
+        elif type(value) is np.ndarray or isinstance(value, (np.ndarray, Tensor)):
+            value, version, claimed = _reference(value, args, arrays, results, outputs, claimed)
+            references.append(value)
+            versions.append(version)
+        else:  # a constant
+            references.append(value)
+            versions.append(None)
+        k += 1
     node._saved, node._versions = references, versions
 
 
-def _checked_other(value: Any, arrays: list) -> tuple[Any, int | None]:
-    """A saved value that is neither an input nor an output: a tensor made in forward keeps
-    its version; an array is snapshotted if the caller can still change it (it is, or views,
-    an argument's memory), and kept as it is if forward made it."""
-    if isinstance(value, Tensor):
-        return value, value._version[0]
+def _reference(value: Any, args: tuple, arrays: list, results: tuple, outputs: tuple,
+               claimed: int) -> tuple[Any, int | None, int]:
+    """A saved array or tensor as what backward keeps: (value, version or None, claimed)."""
+    for i, array in enumerate(arrays):
+        if (value is array or value is args[i]) and not claimed >> i & 1 \
+                and isinstance(args[i], Tensor):
+            return args[i], args[i]._version[0], claimed | 1 << i
+    for i, result in enumerate(results):
+        if value is result:
+            return _SavedOutput(outputs[i], i), outputs[i]._version[0], claimed
+    if isinstance(value, Tensor):  # a tensor made in forward keeps its version
+        return value, value._version[0], claimed
+    # An array is snapshotted if the caller can still change it (it is, or views, an
+    # argument's memory), and kept as it is if forward made it.
     base = value if value.base is None else value.base
     for array in arrays:
         if type(array) is np.ndarray and (array is base or array.base is base
                                           or array is value):
-            return value.copy(), None
-    return value, None
+            return value.copy(), None, claimed
+    return value, None, claimed

@@ -12,7 +12,7 @@ import numpy as np
 
 from .compile import _capture  # ag.compile's hooks
 from .function import Node
-from .grad_mode import set_grad_enabled
+from .grad_mode import _mode
 from .tensor import Tensor
 
 # id(leaf) -> hooks called with it once backward() has accumulated its .grad (registered by
@@ -93,7 +93,8 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
         seed = seed if create_graph else seed.data  # a recorded seed stays connected
         _deliver(root.grad_fn or root, root._output_nr, seed, pending, ready, leaf_grads)
 
-    with set_grad_enabled(create_graph):
+    previous, _mode.enabled = _mode.enabled, create_graph  # rules record only under create_graph
+    try:
         while ready:
             node = heappop(ready)[1]
             grad = pending.pop(node)
@@ -115,26 +116,36 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                             or g.dtype is not dtype:
                         g = _fit(g, shape, dtype, node, create_graph)
                     _deliver(target, output_nr, g, pending, ready, leaf_grads)
+        if leaf_grads:
+            _accumulate_leaves(leaf_grads, seeds, create_graph, wanted, captured, capture)
+    finally:
+        _mode.enabled = previous
+    return captured
 
-        # Arrays that a leaf's .grad must not alias: the seeds (the caller's), and those
-        # already given to another leaf in this pass.
-        stored = {id(seed.data) for seed in seeds}
-        for leaf, g in leaf_grads.items():
-            if leaf._hooks:
-                g = _run_hooks(leaf._hooks, g, leaf)
-            if capture is not None:
-                if (leaf, 0) in wanted:
-                    captured[wanted[(leaf, 0)]] = _as_tensor(g)
-                continue
-            with _accumulation_lock:  # concurrent backward passes may share leaves
-                if create_graph:
-                    g = _as_tensor(g)
-                    leaf._grad = g if leaf._grad is None else leaf._grad + g
-                else:
-                    leaf._grad = _accumulated(leaf._grad, g, stored)
+
+def _accumulate_leaves(leaf_grads: dict, seeds: list, create_graph: bool, wanted: dict,
+                       captured: list, capture: Sequence[Tensor] | None) -> None:
+    """Run the leaves' hooks, then add each gradient into its `.grad` (or capture it for
+    `grad()`), then run the post-accumulate hooks."""
+    # Arrays that a leaf's .grad must not alias: the seeds (the caller's), and those already
+    # given to another leaf in this pass.
+    stored = {id(seed.data) for seed in seeds}
+    for leaf, g in leaf_grads.items():
+        if leaf._hooks:
+            g = _run_hooks(leaf._hooks, g, leaf)
+        if capture is not None:
+            if (leaf, 0) in wanted:
+                captured[wanted[(leaf, 0)]] = _as_tensor(g)
+            continue
+        with _accumulation_lock:  # concurrent backward passes may share leaves
+            if create_graph:
+                g = _as_tensor(g)
+                leaf._grad = g if leaf._grad is None else leaf._grad + g
+            else:
+                leaf._grad = _accumulated(leaf._grad, g, stored)
+        if _post_accumulate_hooks:
             for hook in list(_post_accumulate_hooks.get(id(leaf), ())):
                 hook(leaf)
-    return captured
 
 
 _accumulation_lock = threading.Lock()

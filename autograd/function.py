@@ -81,19 +81,21 @@ class Node:
                 "values were freed after the first backward. Pass retain_graph=True to the "
                 "first backward() to keep them.")
         recording = _mode.enabled
-        as_arrays = self.fn._takes_arrays and not recording
+        if self.fn._takes_arrays and not recording:  # a primitive's ordinary backward: arrays
+            values = []
+            for value, version in zip(self._saved, self._versions):
+                if version is not None:
+                    if value._version[0] != version:
+                        raise _modified(self, value, version)
+                    value = value.data
+                values.append(value)
+            return tuple(values)
         values = []
         for value, version in zip(self._saved, self._versions):
-            if version is not None:  # a reference: check it, then hand it out
+            if version is not None:  # a reference: check it, then hand it out as a tensor
                 if value._version[0] != version:
-                    raise RuntimeError(
-                        f"{self.name}: an array of shape {value.data.shape} that it saved for "
-                        f"backward was modified in place afterwards (version "
-                        f"{value._version[0]}, saved at version {version}); the gradient would "
-                        "be wrong. Change a copy instead, or recompute the forward.")
-                if as_arrays:
-                    value = value.data
-                elif type(value) is _SavedOutput:
+                    raise _modified(self, value, version)
+                if type(value) is _SavedOutput:
                     output = Tensor._make(value.data, recording, self if recording else None,
                                           value.output_nr if recording else 0)
                     output._version = value._version
@@ -102,6 +104,14 @@ class Node:
                     value = value.detach()  # a plain backward: nothing may be recorded
             values.append(value)
         return tuple(values)
+
+
+def _modified(node: Node, value: Any, version: int) -> RuntimeError:
+    return RuntimeError(
+        f"{node.name}: an array of shape {value.data.shape} that it saved for backward was "
+        f"modified in place afterwards (version {value._version[0]}, saved at version "
+        f"{version}); the gradient would be wrong. Change a copy instead, or recompute the "
+        "forward.")
 
 
 _sequence = count()  # next() on it is atomic: nodes made in several threads get distinct numbers
@@ -258,19 +268,17 @@ def _check_saved(node: Node, args: tuple, arrays: list, results: tuple,
     n = len(arrays)
     k = 0
     for value in node._saved:
-        if k < n and value is arrays[k] and not claimed >> k & 1 \
-                and isinstance(args[k], Tensor):  # input k saved k-th: the usual order
+        # Input k saved k-th, the usual order (a tensor's array: not the argument itself).
+        if k < n and value is arrays[k] and value is not args[k]:
             claimed |= 1 << k
             value = args[k]
-            references.append(value)
-            versions.append(value._version[0])
+            version = value._version[0]
         elif type(value) is np.ndarray or isinstance(value, (np.ndarray, Tensor)):
             value, version, claimed = _reference(value, args, arrays, results, outputs, claimed)
-            references.append(value)
-            versions.append(version)
         else:  # a constant
-            references.append(value)
-            versions.append(None)
+            version = None
+        references.append(value)
+        versions.append(version)
         k += 1
     node._saved, node._versions = references, versions
 

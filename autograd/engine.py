@@ -232,11 +232,12 @@ def _fit(g: Any, shape: tuple, dtype: np.dtype, node: Node, create_graph: bool) 
         g = g.data if isinstance(g, Tensor) else np.asarray(g)
     if g.shape != shape:
         lead = g.ndim - len(shape)
-        if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, g.shape[lead:])):
+        kept = g.shape[lead:]
+        if lead < 0 or (kept != shape and any(n != 1 and n != m for n, m in zip(shape, kept))):
             raise RuntimeError(f"{node.name}.backward returned a gradient of shape {g.shape} "
                                f"for an input of shape {shape}")
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+        axes = tuple(range(lead)) if kept == shape else tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and kept[i] != 1)
         g = g.sum(axes, keepdims=True).reshape(shape)
     if g.dtype != dtype:
         g = g.astype(dtype)

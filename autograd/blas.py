@@ -53,7 +53,8 @@ def matmul(a: Any, b: Any) -> Any:
     shape_a, shape_b = a.shape, b.shape
     rows = shape_a[-2] if len(shape_a) > 1 else 1
     columns = shape_b[-1] if len(shape_b) > 1 else 1
-    batch = math.prod(np.broadcast_shapes(shape_a[:-2], shape_b[:-2]))
+    batch = 1 if len(shape_a) <= 2 and len(shape_b) <= 2 else \
+        math.prod(np.broadcast_shapes(shape_a[:-2], shape_b[:-2]))
     work = batch * rows * columns * shape_a[-1]
     if _set_threads_local is None or not _OPENBLAS_SERIAL_BELOW <= work < SERIAL_BELOW:
         return np.matmul(a, b)

@@ -273,6 +273,8 @@ def _check_saved(node: Node, args: tuple, arrays: list, results: tuple,
             claimed |= 1 << k
             value = args[k]
             version = value._version[0]
+        elif value is results[0] and node.fn._takes_arrays:  # a primitive's output (fresh)
+            value, version = _SavedOutput(outputs[0], 0), outputs[0]._version[0]
         elif type(value) is np.ndarray or isinstance(value, (np.ndarray, Tensor)):
             value, version, claimed = _reference(value, args, arrays, results, outputs, claimed)
         else:  # a constant

@@ -47,19 +47,23 @@ def _find_set_threads_local() -> Any:
 _set_threads_local = _find_set_threads_local()
 
 
-def matmul(a: Any, b: Any) -> Any:
-    """np.matmul(a, b) (arrays, or tensors under create_graph), on one BLAS thread when the
-    product is too small for two."""
-    shape_a, shape_b = a.shape, b.shape
+def serial(shape_a: tuple, shape_b: tuple) -> bool:
+    """True if a product of these shapes runs with the thread count switched to 1."""
     rows = shape_a[-2] if len(shape_a) > 1 else 1
     columns = shape_b[-1] if len(shape_b) > 1 else 1
     batch = 1 if len(shape_a) <= 2 and len(shape_b) <= 2 else \
         math.prod(np.broadcast_shapes(shape_a[:-2], shape_b[:-2]))
     work = batch * rows * columns * shape_a[-1]
-    if _set_threads_local is None or not _OPENBLAS_SERIAL_BELOW <= work < SERIAL_BELOW:
-        return np.matmul(a, b)
+    return _set_threads_local is not None and _OPENBLAS_SERIAL_BELOW <= work < SERIAL_BELOW
+
+
+def matmul(a: Any, b: Any, out: np.ndarray | None = None) -> Any:
+    """np.matmul(a, b) (arrays, or tensors under create_graph), on one BLAS thread when the
+    product is too small for two; `out` as NumPy's (ag.compile's replay writes buffers)."""
+    if not serial(a.shape, b.shape):
+        return np.matmul(a, b, out=out)
     previous = _set_threads_local(1)
     try:
-        return np.matmul(a, b)
+        return np.matmul(a, b, out=out)
     finally:
         _set_threads_local(previous)

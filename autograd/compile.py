@@ -1,22 +1,24 @@
-"""`ag.compile(fn)`: run a step once eagerly while recording every array operation it makes
-into a tape, then replay the tape on later calls with the same input shapes and dtypes.
+"""`ag.compile(fn)`: run a step once eagerly while recording the NumPy calls it makes, then
+replay them on later calls with the same input shapes and dtypes.
 
-A tape entry is one of: a primitive's forward (`Function.apply`), a backward rule, the
-engine's gradient sums (broadcast axes, several consumers) and its `.grad` writes, an in-place
-tensor update (BatchNorm's running statistics), or a call marked `@replayed` (the optimizer's
-`step` and `zero_grad`, a schedule's `step`, random draws), which the replay simply calls again.
-The arrays made during the capture stay the tape's buffers: a replay recomputes each one in
-place (ufuncs with `out=`, BLAS, the Numba kernels), in the eager order, so it builds no
-tensors or nodes and gets the eager values bit for bit. Each fast rule is run once at capture
-and compared bit for bit with the eager result; an op without one, or whose rule disagrees,
-is replayed by calling its `Function` again on the buffers ("generic" in the listing).
+Recording is at the NumPy level. While a step is captured, the arrays it computes are
+`_Traced` ndarrays: a NumPy call on one (a ufunc, a NumPy function, or one of the few methods
+that bypass NumPy's protocols: copy, astype, fill, indexing) runs as usual and is appended to
+the tape, its result kept as the buffer that the replay writes into. So what the tape holds
+are the calls of the ops' own forward and backward rules (autograd/ops), of the engine's own
+backward walk, of the Numba kernels and BLAS. This module adds only what is not a NumPy call:
+the `.grad` assignments and version bumps a replay repeats, and calls marked `@replayed`
+(optimizer and schedule steps, random draws), which it calls again. A replay runs the recorded
+calls into the same buffers in the eager order, so it builds no tensors or nodes and gets the
+eager values bit for bit. Arrays that are not traced (parameters before their first use,
+constants) are read by reference, so a replay sees their current values.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import heapq
+import inspect
 import os
 import sys
 import threading
@@ -26,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .grad_mode import _mode, set_grad_enabled
+from . import kernels
+from .grad_mode import _mode
 
 __all__ = ["compile", "replayed", "CompileError", "Compiled", "Tape"]
 
@@ -37,12 +40,16 @@ class CompileError(RuntimeError):
 
 
 class _Capture(threading.local):
-    recorder: _Recorder | None = None  # set while a step is being captured in this thread
+    recorder: _Recorder | None = None  # the hooks in function, engine, tensor and random.py
+    tape: _Recorder | None = None  # what traced arrays record into (None: they act as plain)
 
 
 _capture = _Capture()
-_PACKAGES = tuple(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep + name
-                  + os.sep for name in ("autograd", "nn", "optim"))
+kernels._capture = _capture  # a kernel call during a capture is recorded as one call
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_PACKAGES = tuple(os.path.join(os.path.dirname(_HERE), name) + os.sep
+                  for name in ("autograd", "nn", "optim"))
+_SKIPPED = _PACKAGES + (os.path.dirname(np.__file__) + os.sep,)
 
 
 def replayed(fn: Callable) -> Callable:
@@ -64,67 +71,49 @@ def _tensor() -> type:
     return Tensor
 
 
-@functools.cache
-def _node() -> type:
-    from .function import Node
-    return Node
-
-
-def _unwrapped(value: Any) -> Any:
-    return value.data if isinstance(value, _tensor()) else value
-
-
-def _user_line() -> str:
-    """file:line of the innermost frame outside autograd, nn and optim."""
-    frame = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGES):
+def _user_line(depth: int = 2) -> str:
+    """file:line of the innermost frame outside autograd, nn, optim and NumPy."""
+    frame = sys._getframe(depth)
+    while frame is not None and frame.f_code.co_filename.startswith(_SKIPPED):
         frame = frame.f_back
     return "?" if frame is None else f"{os.path.basename(frame.f_code.co_filename)}:" \
                                       f"{frame.f_lineno}"
 
 
+def _rule() -> str | None:
+    """The backward rule running (e.g. "Mul.backward"), or None."""
+    frame = sys._getframe(3)
+    for _ in range(12):
+        if frame is None:
+            return None
+        if frame.f_code.co_name == "backward" and not \
+                frame.f_code.co_filename.startswith(_HERE + os.sep + "compile"):
+            return frame.f_code.co_qualname
+        frame = frame.f_back
+    return None
+
+
 def _same(a: Any, b: Any) -> bool:
     """Equal bit for bit (NaNs and signed zeros included)."""
-    if type(a) is not np.ndarray or type(b) is not np.ndarray:
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
         return a is b or (a is not None and b is not None and np.array_equal(a, b))
     return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
-def _is_view(result: Any, array: Any) -> bool:
-    """True if `result` is `array` or a view of the same memory."""
-    if not isinstance(result, np.ndarray) or not isinstance(array, np.ndarray):
-        return False
-    owner = array if array.base is None else array.base
-    return result is array or result.base is owner or result.base is array
+def _plain(value: Any) -> Any:
+    """A traced array as a plain view of its memory; lists and tuples of them likewise."""
+    if type(value) is _Traced:
+        return value.view(np.ndarray)
+    if type(value) in (tuple, list):
+        return type(value)(_plain(v) for v in value)
+    return value
 
 
-def _address(a: np.ndarray) -> tuple:
-    return a.__array_interface__["data"][0], a.shape, a.strides
-
-
-def _storer(buffer: np.ndarray) -> Callable[[Any], None]:
-    """Write a generic replay's result into its buffer (nothing to do for a view of it)."""
-    where = _address(buffer)
-
-    def store(value: Any) -> None:
-        value = _unwrapped(value)
-        if value is not buffer and not (isinstance(value, np.ndarray)
-                                        and _address(value) == where):
-            np.copyto(buffer, value)
-    return store
-
-
-def _sequence(steps: list) -> Callable | None:
-    steps = [s for s in steps if s is not None]
-    if not steps:
-        return None
-    if len(steps) == 1:
-        return steps[0]
-
-    def run() -> None:
-        for step in steps:
-            step()
-    return run
+def _root(array: np.ndarray) -> np.ndarray:
+    """The array that owns `array`'s memory."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
 
 
 def _describe(value: Any) -> str:
@@ -133,33 +122,154 @@ def _describe(value: Any) -> str:
     return repr(value)[:30]
 
 
+def _copy_into(out: np.ndarray, compute: Callable) -> None:
+    value = compute()
+    if np.shape(value) != out.shape:  # a boolean mask that selects another count
+        raise CompileError(f"ag.compile: a NumPy call gave shape {np.shape(value)} where the "
+                           f"capture got {out.shape}; run this step eagerly")
+    np.copyto(out, value)
+
+
+def _serial(inputs: list) -> bool:
+    """A product that autograd.blas runs on one thread: its replay must too."""
+    from . import blas
+    return len(inputs) == 2 and all(isinstance(a, np.ndarray) and a.ndim for a in inputs) \
+        and blas.serial(inputs[0].shape, inputs[1].shape)
+
+
+@functools.cache
+def _takes_out(function: Callable) -> bool:
+    try:
+        return "out" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+# ---- traced arrays --------------------------------------------------------------------------
+class _Traced(np.ndarray):
+    """An array computed while a step is captured: each NumPy call on it runs eagerly and is
+    recorded. Outside a capture it acts as a plain array (its results are plain)."""
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        tape = _capture.tape
+        out = kwargs.get("out")
+        if tape is not None:
+            return tape.ufunc(ufunc, method, inputs, kwargs)
+        if out is not None:
+            kwargs["out"] = _plain(out)
+        result = getattr(ufunc, method)(*_plain(inputs), **kwargs)
+        return result if out is None else out[0] if len(out) == 1 else out
+
+    def __array_function__(self, func: Callable, types: tuple, args: tuple,
+                           kwargs: dict) -> Any:
+        tape = _capture.tape
+        if tape is not None:
+            return tape.function(func, args, kwargs)
+        return func._implementation(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
+
+    def __getitem__(self, index: Any) -> Any:
+        return _method(self, np.ndarray.__getitem__, "getitem", (index,), {})
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        tape = _capture.tape
+        if tape is None:
+            self.view(np.ndarray)[_plain(index)] = _plain(value)
+        else:
+            tape.setitem(self, index, value)
+
+    def fill(self, value: Any) -> None:
+        self[...] = value
+
+    def copy(self, order: str = "C") -> np.ndarray:
+        return _method(self, np.ndarray.copy, "copy", (order,), {})
+
+    def astype(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        return _method(self, np.ndarray.astype, "astype", args, kwargs)
+
+    def __repr__(self) -> str:  # printing inside a step shows the capture's values
+        return repr(self.view(np.ndarray))
+
+    def __str__(self) -> str:
+        return str(self.view(np.ndarray))
+
+    def _escape(self, method: str, what: str, *args: Any) -> Any:
+        tape = _capture.tape
+        if tape is not None:
+            tape.escape(what, self)
+        return getattr(np.ndarray, method)(self.view(np.ndarray), *args)
+
+    def __bool__(self) -> bool:
+        tape = _capture.tape
+        flag = np.ndarray.__bool__(self.view(np.ndarray))
+        if tape is not None:  # a Python branch: the replay checks that it goes the same way
+            tape.guard(self, flag)
+        return flag
+
+    def __float__(self) -> float:
+        return self._escape("__float__", "float()")
+
+    def __int__(self) -> int:
+        return self._escape("__int__", "int()")
+
+    def __index__(self) -> int:
+        return self._escape("__index__", "use as an index")
+
+    def item(self, *args: Any) -> Any:
+        return self._escape("item", ".item()", *args)
+
+    def tolist(self) -> Any:
+        return self._escape("tolist", ".tolist()")
+
+
+def _method(array: _Traced, method: Callable, name: str, args: tuple, kwargs: dict) -> Any:
+    tape = _capture.tape
+    if tape is None:
+        return method(array.view(np.ndarray), *_plain(args), **kwargs)
+    return tape.method(array, method, name, args, kwargs)
+
+
+def _recorded_method(name: str) -> Callable:
+    """An ndarray method that may copy without calling a ufunc, recorded as a call."""
+    plain = getattr(np.ndarray, name)
+
+    def method(self: _Traced, *args: Any, **kwargs: Any) -> Any:
+        return _method(self, plain, name, args, kwargs)
+    return method
+
+
+for _name in ("reshape", "ravel", "flatten", "argmax", "argmin", "take", "repeat", "round",
+              "cumsum", "dot", "nonzero", "argsort"):
+    setattr(_Traced, _name, _recorded_method(_name))
+del _name
+
+
 # ---- tape ---------------------------------------------------------------------------------
 class _Entry:
-    __slots__ = ("kind", "name", "inputs", "outputs", "run", "fast", "where")
+    __slots__ = ("op", "name", "inputs", "outputs", "run", "where")
 
-    def __init__(self, kind: str, name: str, inputs: list, outputs: list, where: str):
-        self.kind, self.name, self.inputs, self.outputs = kind, name, inputs, outputs
-        self.run: Callable | None = None
-        self.fast = True
-        self.where = where
+    def __init__(self, op: str, name: str, inputs: list, outputs: list, run: Callable,
+                 where: str):
+        self.op, self.name, self.inputs, self.outputs = op, name, inputs, outputs
+        self.run, self.where = run, where
 
     def signature(self) -> tuple:
-        return (self.kind, self.name, tuple(_describe(a) for a in self.inputs),
+        return (self.op, self.name, tuple(_describe(a) for a in self.inputs),
                 tuple(_describe(a) for a in self.outputs))
 
 
 class Tape:
     """The recorded operations of one step, for one signature of input shapes and dtypes.
-    `print(tape)` lists them: kind, op, operands and results (buffer names and shapes)."""
+    `print(tape)` lists them: the op they belong to, the NumPy call or Python effect, its
+    operands and results (buffer names and shapes), and the line of the step."""
 
     def __init__(self, recorder: _Recorder, inputs: list, output: Callable):
         self.entries: list[_Entry] = recorder.entries
-        self._runs = [e.run for e in self.entries if e.run is not None]
+        self._runs = [e.run for e in self.entries]
         self._inputs = inputs  # (position or keyword, buffer)
         self._persistent = list(recorder.persistent.values())
         self._output = output
         self._objects = recorder.objects
-        self.leaves = list(recorder.leaf_tensors)
+        self.leaves = list(recorder.leaves)
 
     def valid(self) -> bool:
         """False once a tensor the tape reads has been given a new array (`t.data = ...`)."""
@@ -169,9 +279,10 @@ class Tape:
         return True
 
     def replay(self, args: tuple, kwargs: dict) -> Any:
+        Tensor = _tensor()
         for where, buffer in self._inputs:
             value = args[where] if type(where) is int else kwargs[where]
-            np.copyto(buffer, _unwrapped(value))
+            np.copyto(buffer, value.data if isinstance(value, Tensor) else value)
         for run in self._runs:
             run()
         return self._output()
@@ -182,282 +293,368 @@ class Tape:
     def __repr__(self) -> str:
         names: dict[int, str] = {}
         for where, buffer in self._inputs:
-            names[id(buffer)] = f"in[{where}]"
+            names[id(_root(buffer))] = f"in[{where}]"
         for i, (_, array) in enumerate(self._persistent):
-            names.setdefault(id(array), f"p{i}")
+            names.setdefault(id(_root(array)), f"p{i}")
 
         def name(value: Any) -> str:
             if not isinstance(value, np.ndarray):
                 return repr(value)[:24]
-            key = id(value) if id(value) in names or value.base is None else id(value.base)
-            label = names.setdefault(key, f"b{len(names)}")
+            label = names.setdefault(id(_root(value)), f"b{len(names)}")
             return f"{label}{list(value.shape)}"
 
-        fast = sum(e.fast for e in self.entries)
-        lines = [f"Tape: {len(self.entries)} operations ({fast} fast, "
-                 f"{len(self.entries) - fast} generic), {len(self._inputs)} inputs"]
+        calls = sum(not e.op.startswith(("call", "grad", "version")) for e in self.entries)
+        lines = [f"Tape: {len(self.entries)} operations ({calls} NumPy calls into buffers, "
+                 f"{len(self.entries) - calls} Python-level), {len(self._inputs)} inputs"]
         for i, e in enumerate(self.entries):
             operands = ", ".join(name(a) for a in e.inputs)
             results = ", ".join(name(a) for a in e.outputs if a is not None) or "-"
-            mark = "" if e.fast else "  (generic)"
-            lines.append(f"{i:4d}  {e.kind:<9}{e.name:<16}{operands} -> {results}"
-                         f"   {e.where}{mark}")
+            lines.append(f"{i:4d}  {e.op:<20} {e.name:<16}{operands} -> {results}   {e.where}")
         return "\n".join(lines)
 
 
 # ---- the recorder -----------------------------------------------------------------------------
 class _Recorder:
-    """Called by the hooks in function.py, engine.py, tensor.py while a step is captured.
-    Each hook's real work runs with the recorder switched off, then is recorded."""
+    """Records a step: traced arrays call `ufunc`, `function`, `method`, `setitem` and
+    `kernel`; the hooks in function.py, engine.py, tensor.py call `apply`, `backward`,
+    `in_place`, `call` and `escape`."""
 
     def __init__(self):
         self.entries: list[_Entry] = []
-        self.arrays: dict[int, np.ndarray] = {}  # what the tape computes or binds, by id
+        self.known: dict[int, np.ndarray] = {}  # memory the tape computes, binds or reads live
         self.persistent: dict[int, tuple] = {}  # tensors read that the tape did not make
-        self.forwards: dict[Any, tuple] = {}  # node -> (forward entry, args, state, generic)
-        self.leaf_tensors: dict = {}  # leaf -> the .grad tensor its replay writes
+        self.swapped: list = []  # (tensor, traced view, plain array) to restore at the end
+        self.nodes: set = set()  # ids of the nodes recorded in the step (kept alive below)
+        self.kept: list = []
+        self.leaves: dict = {}  # leaf -> the .grad tensors its replay assigns
         self.objects: dict[int, Any] = {}  # objects whose methods are replayed (optimizers)
-        self.where: str | None = None  # the line of the backward() call, during it
+        self.op = "step"  # what the entries being recorded belong to
+        self.where = "?"
 
-    def _unrecorded(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    # ---- arrays ---------------------------------------------------------------------------
+    def _owner(self, array: np.ndarray) -> np.ndarray | None:
+        while array is not None and id(array) not in self.known:
+            array = array.base
+        return array
+
+    def _trace(self, array: Any) -> _Traced:
+        """A new buffer of the tape holding `array`'s values, as the traced array the step goes
+        on with. It owns its memory, as the eager result would (the engine and the ops tell
+        fresh results from views by their base); the replay writes into `_plain(traced)`."""
+        array = np.asarray(array)
+        order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+        traced = np.ndarray.__new__(_Traced, array.shape, array.dtype, order=order)
+        np.copyto(traced.view(np.ndarray), array)
+        self.known[id(traced)] = traced
+        return traced
+
+    def _read(self, value: Any) -> Any:
+        """An operand: a traced array as its plain view (it must be the tape's), anything else
+        as itself (a plain array is read by reference: live)."""
+        if type(value) is _Traced:
+            if self._owner(value) is None:
+                raise CompileError(
+                    f"ag.compile: an array of shape {value.shape} was computed by a NumPy call "
+                    f"that the tape cannot see (in {self._label()}, at {self.where}); write it "
+                    "with NumPy functions, ufuncs or the array's copy/astype/indexing")
+            return value.view(np.ndarray)
+        if type(value) in (tuple, list):
+            return type(value)(self._read(v) for v in value)
+        return value
+
+    def _write(self, value: Any) -> Any:
+        """An array a call writes into. A plain one that the step made without a traced
+        input (np.zeros in a rule) is restored from a snapshot before the call on replay."""
+        value = self._read(value)
+        if isinstance(value, np.ndarray) and self._owner(value) is None:
+            owner = _root(value)
+            self.known[id(owner)] = owner
+            self._add("snapshot", [], [owner], functools.partial(np.copyto, owner, owner.copy()))
+        return value
+
+    def _label(self) -> str:
+        rule = _rule() if self.op == "backward" else None
+        return rule or self.op
+
+    def _add(self, name: str, inputs: list, outputs: list, run: Callable) -> _Entry:
+        where = _user_line() if self.op == "step" else self.where  # NumPy in the step's code
+        entry = _Entry(self._label(), name, inputs, outputs, run, where)
+        self.entries.append(entry)
+        return entry
+
+    def _result(self, value: Any, operands: list) -> tuple[Any, bool]:
+        """(value as traced, fresh): a view of an operand's memory stays a view (the replay
+        recomputes what it views); fresh memory becomes a buffer of the tape."""
+        if isinstance(value, np.ndarray) and value.base is not None:
+            owner = _root(value)
+            if any(_root(a) is owner for a in operands):
+                return value.view(_Traced), False
+        return self._trace(value), True
+
+    # ---- calls from traced arrays ------------------------------------------------------------
+    def ufunc(self, ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
+        given = kwargs.get("out")
+        inputs = list(inputs)
+        if method == "at":
+            inputs[0] = self._write(inputs[0])
+        inputs = [self._read(a) for a in inputs]
+        if given is not None:
+            kwargs["out"] = tuple(self._write(o) for o in given)
+        elif method != "at":
+            results = getattr(ufunc, method)(*inputs, **kwargs)
+            traced = tuple(self._trace(r) for r in
+                           (results if type(results) is tuple else (results,)))
+            kwargs["out"] = tuple(_plain(t) for t in traced)
+        call = getattr(ufunc, method)
+        name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+        outs = kwargs.get("out", (inputs[0],))
+        if given is not None or method == "at":
+            call(*inputs, **kwargs)
+        if ufunc is np.matmul and _serial(inputs):
+            from . import blas
+            run = functools.partial(blas.matmul, *inputs, out=outs[0])
+        elif method == "__call__" and len(kwargs) == 1:
+            run = functools.partial(call, *inputs, *outs)  # out positional: faster
+        else:
+            run = functools.partial(call, *inputs, **kwargs)
+        self._add(name, inputs, list(outs), run)
+        if given is not None:
+            return given[0] if len(given) == 1 else given
+        if method == "at":
+            return None
+        return traced[0] if len(traced) == 1 else traced
+
+    def function(self, func: Callable, args: tuple, kwargs: dict) -> Any:
+        impl = func._implementation
+        name = func.__name__
+        if name == "copyto":
+            args = (self._write(args[0]), *self._read(args[1:]))
+        else:
+            args = self._read(args)
+        given = kwargs.get("out")
+        kwargs = {k: self._write(v) if k == "out" else self._read(v) for k, v in kwargs.items()}
+        result = impl(*args, **kwargs)
+        if name == "copyto" or given is not None:
+            self._add(name, list(args), [kwargs.get("out", args[0])],
+                      functools.partial(impl, *args, **kwargs))
+            return given if given is not None else result
+        if isinstance(result, (tuple, list)):
+            return type(result)(self._function_result(impl, name, r, args, kwargs, i)
+                                for i, r in enumerate(result))
+        return self._function_result(impl, name, result, args, kwargs, None)
+
+    def _function_result(self, impl: Callable, name: str, result: Any, args: tuple,
+                         kwargs: dict, part: int | None) -> Any:
+        if not isinstance(result, (np.ndarray, np.generic)):
+            return result  # a shape, a dtype, a flag about the layout
+        operands = [a for a in args if isinstance(a, np.ndarray)]
+        traced, fresh = self._result(result, operands)
+        if not fresh:
+            return traced
+        out = _plain(traced)
+        if name in ("zeros_like", "ones_like", "full_like", "empty_like"):
+            run = None if name == "empty_like" else functools.partial(
+                out.fill, out.flat[0] if out.size else 0)
+        elif part is None and _takes_out(impl):
+            run = functools.partial(impl, *args, **kwargs, out=out)
+        elif part is None:
+            run = functools.partial(_copy_into, out, functools.partial(impl, *args, **kwargs))
+        else:
+            run = functools.partial(_copy_into, out, lambda: impl(*args, **kwargs)[part])
+        if run is not None:
+            self._add(name, operands, [out], run)
+        return traced
+
+    def method(self, array: _Traced, method: Callable, name: str, args: tuple,
+               kwargs: dict) -> Any:
+        plain = self._read(array)
+        args, kwargs = self._read(args), {k: self._read(v) for k, v in kwargs.items()}
+        if name == "getitem" and type(args[0]) is not tuple and not isinstance(
+                args[0], (np.ndarray, list)):
+            args = ((args[0],),)
+        if name == "getitem" and type(args[0]) is tuple and all(
+                isinstance(i, (int, np.integer)) for i in args[0]):
+            args = ((*args[0], Ellipsis),)  # a 0-d view, not a NumPy scalar
+        result = method(plain, *args, **kwargs)
+        if not isinstance(result, (np.ndarray, np.generic)):
+            return result
+        if isinstance(result, np.ndarray) and (result is plain or (
+                result.base is not None and self._owner(result) is self._owner(plain))):
+            return result.view(_Traced)  # a view: the replay recomputes what it views
+        traced = self._trace(result)
+        out = _plain(traced)
+        if name == "copy" or name == "astype":
+            run = functools.partial(np.copyto, out, plain, casting="unsafe")
+        else:
+            run = functools.partial(_copy_into, out, functools.partial(method, plain, *args,
+                                                                       **kwargs))
+        self._add(name, [plain], [out], run)
+        return traced
+
+    def setitem(self, array: _Traced, index: Any, value: Any) -> None:
+        target, index, value = self._write(array), self._read(index), self._read(value)
+        target[index] = value
+        self._add("setitem", [value] if isinstance(value, np.ndarray) else [], [target],
+                  functools.partial(target.__setitem__, index, value))
+
+    def kernel(self, name: str, a: np.ndarray, b: np.ndarray | None, param: float) -> Any:
+        from . import kernels
+        a, b = self._read(a), self._read(b)
+        previous, _capture.tape = _capture.tape, None
+        try:
+            out = kernels._run(name, a, b, param)
+        finally:
+            _capture.tape = previous
+        traced = self._trace(out)
+        out = _plain(traced)
+        self._add(f"kernel {name}", [a] if b is None else [a, b], [out],
+                  kernels.prepared(name, a, b, param, out))
+        return traced
+
+    # ---- tensors ----------------------------------------------------------------------------
+    def _traced_tensor(self, tensor: Any) -> None:
+        """Give a tensor the step reads traced data (restored at the end of the capture); a
+        tensor the tape did not make is read live, so a replay sees its current values."""
+        data = tensor.data
+        if type(data) is not np.ndarray:
+            return
+        if self._owner(data) is None:
+            self.known[id(data)] = data
+            self.persistent[id(tensor)] = (tensor, data)
+        traced = data.view(_Traced)
+        tensor.data = traced
+        self.swapped.append((tensor, traced, data))
+
+    def _traced_operand(self, value: Any) -> Any:
+        """An op's operand as traced data: tensors in place, plain arrays as views (a plain
+        array the tape did not make is read live)."""
+        if isinstance(value, _tensor()):
+            self._traced_tensor(value)
+        elif type(value) is np.ndarray:
+            if self._owner(value) is None:
+                self.known[id(value)] = value
+            return value.view(_Traced)
+        return value
+
+    def _untraced(self, tensor: Any) -> Any:
+        """Note a tensor the step made whose data must be plain after the capture."""
+        self.swapped.append((tensor, tensor.data, tensor.data.view(np.ndarray)))
+        return tensor
+
+    def _hooks_off(self, fn: Callable, *args: Any) -> Any:
         _capture.recorder = None
         try:
-            return fn(*args, **kwargs)
+            return fn(*args)
         finally:
             _capture.recorder = self
 
-    def _known(self, array: Any) -> bool:
-        return isinstance(array, np.ndarray) and (
-            id(array) in self.arrays or (array.base is not None and id(array.base) in self.arrays))
-
-    def _register(self, arrays: list) -> None:
-        for a in arrays:
-            if isinstance(a, np.ndarray):
-                self.arrays[id(a)] = a
-
-    def _add(self, kind: str, name: str, inputs: list, outputs: list, fast: Any,
-             generic: Callable[[], Callable | None], where: str | None = None) -> _Entry:
-        """Record an entry: `fast` is a closure recomputing `outputs` in place, None when
-        they are views needing no work, NotImplemented when there is no fast rule. A fast
-        closure is run once here and must give the eager values bit for bit."""
-        entry = _Entry(kind, name, inputs, outputs, where or self.where or _user_line())
-        if fast is not None and (fast is NotImplemented or not self._agrees(fast, outputs)):
-            entry.fast, fast = False, generic()
-        entry.run = fast
-        self.entries.append(entry)
-        self._register(outputs)
-        return entry
-
-    @staticmethod
-    def _agrees(run: Callable, outputs: list) -> bool:
-        eager = [o.copy() if isinstance(o, np.ndarray) else None for o in outputs]
+    def _unrecorded(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        _capture.recorder = _capture.tape = None
         try:
-            run()
-        except Exception:  # a rule that does not apply here: replay generically
-            agrees = False
-        else:
-            agrees = all(e is None or _same(o, e) for o, e in zip(outputs, eager))
-        if not agrees:
-            for o, e in zip(outputs, eager):
-                if e is not None and o.flags.writeable:
-                    np.copyto(o, e)
-        return agrees
+            return fn(*args, **kwargs)
+        finally:
+            _capture.recorder = _capture.tape = self
 
-    def _note_tensors(self, args: Any) -> None:
-        Tensor = _tensor()
-        for a in args:
-            if isinstance(a, Tensor) and not self._known(a.data) and id(a) not in self.persistent:
-                self.persistent[id(a)] = (a, a.data)
-
-    # ---- hooks -------------------------------------------------------------------------
+    # ---- hooks ------------------------------------------------------------------------------
     def apply(self, cls: type, args: tuple) -> Any:
-        outputs = self._unrecorded(cls.apply, *args)
         Tensor = _tensor()
-        if not any(isinstance(a, Tensor) for a in args):
-            return outputs  # plain values: part of the code around it
-        outs = outputs if type(outputs) is tuple else (outputs,)
-        self._note_tensors(args)
-        values = [a.data if isinstance(a, Tensor) else a for a in args]
-        results = [o.data for o in outs]
-        node = next((o.grad_fn for o in outs if o.grad_fn is not None), None)
-        rule = _FORWARD.get(_op(cls))
-        state: dict = {}
-        fast = rule(values, results, state) if rule else NotImplemented
-        cell: list = [None]  # the node of the latest generic replay, for its backward
-
-        def generic() -> Callable:
-            state.clear()
-            wrapped = [Tensor._make(a.data, a._requires_grad, None, 0)
-                       if isinstance(a, Tensor) else a for a in args]
-            stores = [_storer(r) for r in results]
-            grad = node is not None
-
-            def run() -> None:
-                previous, _mode.enabled = _mode.enabled, grad
-                try:
-                    out = cls.apply(*wrapped)
-                finally:
-                    _mode.enabled = previous
-                out = out if type(out) is tuple else (out,)
-                cell[0] = next((o.grad_fn for o in out if o.grad_fn is not None), None)
-                for store, o in zip(stores, out):
-                    store(o)
-            return run
-
-        entry = self._add("forward", _name(cls), values, results, fast, generic)
-        if node is not None:
-            self.forwards[node] = (entry, values, results, state, cell, generic)
+        args = tuple([self._traced_operand(a) for a in args])
+        op, where = self.op, self.where
+        self.op, self.where = cls.__name__.lstrip("_"), _user_line()
+        try:
+            outputs = self._hooks_off(cls.apply, *args)
+        finally:
+            self.op, self.where = op, where
+        for o in outputs if type(outputs) is tuple else (outputs,):
+            if isinstance(o, Tensor) and o.grad_fn is not None:
+                self.nodes.add(id(o.grad_fn))
+                self.kept.append(o.grad_fn)
         return outputs
-
-    def rule(self, call_backward: Callable, node: Any, grads: list) -> tuple:
-        if node.hooks or node.retained:
-            raise CompileError(f"ag.compile: a hook or retain_grad() on the output of "
-                               f"{node.name} cannot be captured; remove it from the step")
-        forward = self.forwards.get(node)
-        if forward is None:
-            raise CompileError(f"ag.compile: backward reached {node.name}, recorded outside the "
-                               "compiled function; compute the loss inside it")
-        result = self._unrecorded(call_backward, node, grads, False)
-        # A NumPy scalar (the result of arithmetic on 0-d arrays) cannot be a buffer; the
-        # engine would wrap it in an array anyway.
-        result = tuple([np.asarray(r) if isinstance(r, np.generic) else r for r in result])
-        entry, values, outputs, state, cell, generic_forward = forward
-        grads = list(grads)
-        results = [_unwrapped(r) for r in result]
-        rule = _BACKWARD.get(_op(node.fn))
-        fast = NotImplemented
-        if rule and entry.fast:
-            fast = rule(values, outputs, state, node, grads, results)
-
-        def generic() -> Callable:
-            if entry.fast:  # the backward needs a node: the forward is replayed generically
-                entry.fast, entry.run = False, generic_forward()
-            stores = [None if r is None else _storer(r) for r in results]
-
-            def run() -> None:
-                for store, r in zip(stores, call_backward(cell[0], list(grads), False)):
-                    if store is not None:
-                        store(r)
-            return run
-
-        self._add("backward", node.name, grads, results, fast, generic)
-        return result
-
-    def fit(self, fit: Callable, g: Any, shape: tuple, dtype: Any, node: Any) -> Any:
-        out = self._unrecorded(fit, g, shape, dtype, node, False)
-        if out is g:
-            return out
-        fast = NotImplemented
-        if isinstance(g, np.ndarray) and out.dtype == g.dtype and g.shape != shape:
-            lead = g.ndim - len(shape)
-            axes = tuple(range(lead)) + tuple(
-                lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
-            kept = out.base if out.base is not None else out
-            fast = functools.partial(np.add.reduce, g, axes, None, kept, True)
-
-        def generic() -> Callable:
-            store = _storer(out)
-            return lambda: store(fit(g, shape, dtype, node, False))
-
-        self._add("sum-to", f"{tuple(g.shape)}->{shape}", [g], [out], fast, generic)
-        return out
 
     def backward(self, roots: Any, seeds: list, keep_graph: bool, create_graph: bool,
                  capture: Any) -> list:
-        """The engine's walk (engine._run: latest-made node first, gradients summed as they
-        arrive, the leaves written at the end), recording each rule call, sum-to-shape, sum and
-        .grad write.
-        The engine inlines these for speed, so the recording walk is written out here."""
+        """The engine's own walk, traced; then each leaf's `.grad` assignment, as an entry
+        that the replay runs (it adds to a gradient already there, as the engine does)."""
         from . import engine
         if create_graph:
             raise CompileError("ag.compile: backward with create_graph=True cannot be captured: "
                                "higher-order rules mix recorded ops with NumPy on saved values. "
                                "Run double backward eagerly.")
-        Node = _node()
-        self.where = _user_line()
-        pending: dict = {}
-        ready: list = []  # the engine's order: a heap of (-sequence_nr, node)
-        leaf_grads: dict = {}
-        wanted = {} if capture is None else {engine._key(t): i for i, t in enumerate(capture)}
-        captured: list = [None] * len(wanted)
-
-        def deliver(target: Any, output_nr: int, g: Any) -> None:
-            if type(target) is Node:
-                slots = pending.get(target)
-                if slots is None:
-                    slots = pending[target] = [None] * (len(target.outputs_meta) or 1)
-                    heapq.heappush(ready, (-target.sequence_nr, target))
-                slots[output_nr] = g if slots[output_nr] is None else self._sum(slots[output_nr], g)
-            else:
-                if target._hooks:
-                    raise CompileError(f"ag.compile: a hook on a tensor of shape {target.shape} "
-                                       "cannot be captured; remove it from the step")
-                previous = leaf_grads.get(target)
-                leaf_grads[target] = g if previous is None else self._sum(previous, g)
-
-        for root, seed in zip(roots, seeds):
-            deliver(root.grad_fn or root, root._output_nr, seed.data)
-        with set_grad_enabled(False):
-            while ready:
-                node = heapq.heappop(ready)[1]
-                grads = pending.pop(node)
-                if wanted:
-                    engine._observe_output_gradients(node, grads, wanted, captured)
-                input_grads = self.rule(engine._call_backward, node, grads)
-                if not keep_graph:  # release the saved values, as the engine does
-                    node._saved = node._versions = ()
-                    node._freed = True
-                for edge, g in zip(node.edges, input_grads):
-                    if g is not None and edge is not None:
-                        target, output_nr, shape, dtype = edge
-                        if type(g) is not np.ndarray or g.shape != shape or g.dtype != dtype:
-                            g = self.fit(engine._fit, g, shape, dtype, node)
-                        deliver(target, output_nr, g)
-            stored = {id(seed.data) for seed in seeds}
-            for leaf, g in leaf_grads.items():
-                if capture is not None:
-                    if (leaf, 0) in wanted:
-                        captured[wanted[(leaf, 0)]] = engine._as_tensor(g)
-                    continue
-                leaf.grad = engine._accumulated(leaf.grad, g, stored)
-                self._leaf(leaf, g)
-        self.where = None
+        leaves = self._graph_leaves(roots)
+        hidden = {}
+        if capture is None:
+            for leaf in leaves:
+                if leaf._grad is not None:  # the walk stores its own gradient; added below
+                    hidden[leaf], leaf._grad = leaf._grad, None
+        op, self.op, self.where = self.op, "backward", _user_line()
+        try:
+            captured = self._hooks_off(engine._run, roots, seeds, keep_graph, False, capture)
+            self.op = "grad"
+            if capture is not None:
+                return [None if g is None else self._untraced(g) for g in captured]
+            for leaf in leaves:
+                self._leaf_grad(leaf, hidden.get(leaf))
+        finally:
+            self.op = op
         return captured
 
-    def _sum(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """a + b of two gradients reaching the same place, recorded."""
-        total = a + b
-        if isinstance(total, np.generic):  # a sum of 0-d arrays: a buffer must be an array
-            total = np.asarray(total)
+    def _graph_leaves(self, roots: Any) -> list:
+        from .engine import _post_accumulate_hooks
+        from .function import Node
+        stack = [r.grad_fn for r in roots if r.grad_fn is not None]
+        seen, leaves = set(map(id, stack)), {}
+        while stack:
+            node = stack.pop()
+            if id(node) not in self.nodes:
+                raise CompileError(f"ag.compile: backward reached {node.name}, recorded outside "
+                                   "the compiled function; compute the loss inside it")
+            if node.hooks or node.retained:
+                raise CompileError(f"ag.compile: a hook or retain_grad() on the output of "
+                                   f"{node.name} cannot be captured; remove it from the step")
+            for edge in node.edges:
+                if edge is None:
+                    continue
+                target = edge[0]
+                if type(target) is Node:
+                    if id(target) not in seen:
+                        seen.add(id(target))
+                        stack.append(target)
+                elif target._hooks or id(target) in _post_accumulate_hooks:
+                    raise CompileError(f"ag.compile: a hook on a tensor of shape "
+                                       f"{target.shape} cannot be captured; remove it")
+                else:
+                    leaves[target] = None
+        return list(leaves)
 
-        def generic() -> Callable:
-            store = _storer(total)
-            return lambda: store(a + b)
-        self._add("grad-sum", "add", [a, b], [total], functools.partial(np.add, a, b, total),
-                  generic)
-        return total
-
-    def _leaf(self, leaf: Any, g: np.ndarray) -> None:
-        """The .grad write of one leaf, replayed into a buffer of its own (gradients are
-        passed by reference, so the array eager stored may be one the tape recomputes)."""
+    def _leaf_grad(self, leaf: Any, previous: Any) -> None:
+        """The entry that gives `leaf` the gradient the walk computed: as it is, or added to
+        the one the leaf holds at that point of the replay."""
         Tensor = _tensor()
-        grad = leaf.grad
-        if self._known(grad.data) or grad.data is g:
-            grad = Tensor._make(grad.data.copy(), False, None, 0)
-            leaf.grad = grad
-        total = grad.data
+        direct = leaf._grad
+        if direct is None:
+            leaf._grad = previous
+            return
+        plain = direct.data.view(np.ndarray)
+        summed = Tensor._make(np.empty_like(plain), False, None, 0)
+        total = summed.data
+        self.known[id(total)] = total
+        self._untraced(direct)
 
         def run() -> None:
-            previous = leaf.grad
-            if previous is None:
-                np.copyto(total, g)
+            before = leaf._grad
+            if before is None:
+                leaf._grad = direct
             else:
-                np.add(previous.data, g, total)
-            leaf.grad = grad
-
-        self._add("grad", f"leaf{list(leaf.shape)}", [g], [total], None, lambda: None)
-        self.entries[-1].run = run
-        self.leaf_tensors[leaf] = grad
+                np.add(before.data, plain, out=total)
+                leaf._grad = summed
+        leaf._grad = previous
+        self._unrecorded(run)
+        if leaf._grad is summed:
+            summed.data = total.view(_Traced)
+            self._untraced(summed)
+        self._add(f"grad{list(leaf.shape)}", [plain], [], run)
+        self.leaves.setdefault(leaf, set()).update((id(direct), id(summed)))
+        self.kept.extend((direct, summed))
 
     def in_place(self, in_place: Callable, tensor: Any, name: str, value: Any,
                  update: Callable, recorded: Callable) -> Any:
@@ -468,34 +665,54 @@ class _Recorder:
                 f"ag.compile: in-place {name} on a tensor of shape {tensor.shape} in the graph "
                 f"(at {_user_line()}) cannot be captured; write it out of place, or under "
                 "no_grad() when it is not to be differentiated")
-        result = self._unrecorded(in_place, tensor, name, value, update, recorded)
-        self._note_tensors((tensor, value))
-        array, version, other = tensor.data, tensor._version, _unwrapped(value)
-
-        def run() -> None:
-            update(array, other)
-            version[0] += 1
-        self._add("in-place", name, [array], [array], None, lambda: None).run = run
+        self._traced_tensor(tensor)
+        if isinstance(value, Tensor):
+            self._traced_tensor(value)
+        op, where = self.op, self.where
+        self.op, self.where = f"in-place {name}", _user_line()
+        try:
+            result = self._hooks_off(in_place, tensor, name, value, update, recorded)
+            version = tensor._version
+            self.op = "version"
+            self._add("+1", [], [], functools.partial(_bump, version))
+        finally:
+            self.op, self.where = op, where
         return result
 
     def call(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
+        Tensor = _tensor()
+        args, kwargs = _plain(args), {k: _plain(v) for k, v in kwargs.items()}
         result = self._unrecorded(fn, *args, **kwargs)
         if args and hasattr(args[0], "state_dict") and hasattr(args[0], "load_state_dict"):
             self.objects[id(args[0])] = args[0]
-        target = _unwrapped(result)
-        target = target if isinstance(target, np.ndarray) else None
+        target = None
+        if isinstance(result, Tensor):
+            result.data = self._trace(result.data)
+            target = _plain(result.data)
+            self._untraced(result)
+        elif isinstance(result, np.ndarray):
+            result = self._trace(result)
+            target = _plain(result)
 
         def run() -> None:
             value = fn(*args, **kwargs)
             if target is not None:
-                np.copyto(target, _unwrapped(value))
+                np.copyto(target, value.data if isinstance(value, Tensor) else value)
         owner = f"{type(args[0]).__name__}." if args and fn.__name__ in ("step", "zero_grad") \
             else ""
-        rule = _CALLS.get(f"{_op(type(args[0]))}.{fn.__name__}") if args else None
-        fast = rule(args[0], args[1:], kwargs, run) if rule else None
-        self._add("call", owner + fn.__name__, [], [target], None,
-                  lambda: None).run = fast or run
+        op, where = self.op, self.where
+        self.op, self.where = "call", _user_line()
+        self._add(owner + fn.__name__, [], [target], run)
+        self.op, self.where = op, where
         return result
+
+    def guard(self, array: _Traced, flag: bool) -> None:
+        where = _user_line() if self.op == "step" else self.where
+        message = (f"ag.compile: a Python branch in {self._label()} (at {where}) on a "
+                   f"value of shape {array.shape} went the other way than at capture; the tape "
+                   f"follows the capture's path. Run this step eagerly.")
+        self._add("guard", [_plain(array)], [], functools.partial(
+            _guard, self._read(array), flag, message))
 
     def escape(self, what: str, tensor: Any) -> None:
         if tensor is None:
@@ -503,306 +720,41 @@ class _Recorder:
                 f"ag.compile: {what} inside the compiled function (at {_user_line()}): its "
                 "draws would be replayed frozen. Draw with ag.rand/ag.randn or dropout, which "
                 "the tape replays with fresh numbers, or mark the function @replayed.")
+        inside = f" in {self._label()}" if self.op != "step" else ""
         raise CompileError(
-            f"ag.compile: {what} on a tensor of shape {tensor.shape} inside the compiled "
-            f"function (at {_user_line()}) takes its value out of the tape, which would replay "
-            "it frozen. Return the tensor and read it outside, or use tensor operations "
+            f"ag.compile: {what} on a value of shape {tensor.shape} inside the compiled "
+            f"function{inside} (at {_user_line()}) takes its value out of the tape, which would "
+            "replay it frozen. Return the tensor and read it outside, or use tensor operations "
             "(ag.where, maximum, ...) instead of Python branches.")
 
+    def restore(self) -> None:
+        """Give the tensors back plain arrays."""
+        for tensor, traced, plain in reversed(self.swapped):
+            if tensor.data is traced:
+                tensor.data = plain
+
     def finish(self) -> None:
-        """A leaf whose .grad the step itself set to None after backward gets it reset on
-        replay too; any other direct .grad assignment cannot be replayed."""
-        for leaf, grad in self.leaf_tensors.items():
-            if leaf.grad is None:
+        """A leaf whose .grad the step set to None after backward gets it reset on replay
+        too; any other .grad assignment is refused."""
+        for leaf, grads in self.leaves.items():
+            if leaf._grad is None:
                 def reset(leaf: Any = leaf) -> None:
-                    leaf.grad = None
-                self._add("grad", f"reset{list(leaf.shape)}", [], [], None,
-                          lambda: None).run = reset
-            elif leaf.grad is not grad:
+                    leaf._grad = None
+                self.op = "grad"
+                self._add(f"reset{list(leaf.shape)}", [], [], reset)
+            elif id(leaf._grad) not in grads:
                 raise CompileError(f"ag.compile: the .grad of a tensor of shape {leaf.shape} "
                                    "was assigned directly inside the step; use "
                                    "optimizer.zero_grad() or set it to None")
 
 
-def _op(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
+def _guard(array: np.ndarray, flag: bool, message: str) -> None:
+    if bool(array) is not flag:
+        raise CompileError(message)
 
 
-def _name(cls: type) -> str:
-    return cls.__name__.lstrip("_")
-
-
-# ---- fast rules: forward(values, results, state), backward(values, outputs, state, node,
-# grads, results); each returns a closure, None (views: nothing to do) or NotImplemented -------
-def _ufunc(ufunc: Any) -> Callable:
-    def rule(values: list, results: list, state: dict) -> Any:
-        return functools.partial(ufunc, *values, results[0])  # out positional: faster
-    return rule
-
-
-def _view(values: list, results: list, state: dict) -> Any:
-    return None if _is_view(results[0], values[0]) else NotImplemented
-
-
-def _power(a: Any, b: Any, out: np.ndarray) -> Callable:
-    """a ** b into `out`, taking NumPy's shortcuts for the exponents it special-cases."""
-    if isinstance(a, np.ndarray) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        shortcut = {2: np.square, 0.5: np.sqrt, -1: np.reciprocal, 1: np.positive}.get(b)
-        if shortcut is not None:
-            return functools.partial(shortcut, a, out)
-    return functools.partial(np.power, a, b, out)
-
-
-def _kernel(name: str, a: np.ndarray, b: np.ndarray | None, param: float,
-            out: np.ndarray) -> Any:
-    from . import kernels
-    b = a if b is None else b
-    if out.size == 0 or out.size >= kernels._PARALLEL_MIN_SIZE or not (
-            out.flags.c_contiguous and a.dtype == b.dtype == out.dtype
-            and a.shape == b.shape == out.shape):
-        return NotImplemented
-    loop = kernels._compiled(name, parallel=False)
-    call = functools.partial(loop, *[x.reshape(-1) if x.flags.c_contiguous else
-                                     np.empty(x.size, x.dtype) for x in (a, b)],
-                             out.reshape(-1), a.dtype.type(param))
-    copies = [functools.partial(np.copyto, flat.reshape(x.shape), x)
-              for x, flat in zip((a, b), call.args) if not x.flags.c_contiguous]
-    return _sequence([*copies, call])
-
-
-def _activation(name: str, param: int | None = None) -> Callable:
-    def rule(values: list, results: list, state: dict) -> Any:
-        return _kernel(name, values[0], None, values[param] if param else 0.0, results[0])
-    return rule
-
-
-def _linear(values: list, results: list, state: dict) -> Any:
-    x, weight, bias = values
-    y = results[0]
-    matmul = functools.partial(np.matmul, x, weight.T, y)
-    return matmul if bias is None else _sequence([matmul, functools.partial(np.add, y, bias, y)])
-
-
-def _cross_entropy(values: list, results: list, state: dict) -> Any:
-    x, target, reduction = values
-    if x.ndim != 2 or target.ndim != 1:
-        return NotImplemented
-    n = len(target)
-    peak, total = np.empty((n, 1), x.dtype), np.empty((n, 1), x.dtype)
-    shifted, exp, log_total = np.empty_like(x), np.empty_like(x), np.empty(n, x.dtype)
-    out = results[0]
-    losses = out if reduction == "none" else np.empty(n, x.dtype)
-    rows = np.arange(n)
-
-    def run() -> None:
-        np.max(x, axis=1, keepdims=True, out=peak)
-        np.subtract(x, peak, out=shifted)
-        np.exp(shifted, out=exp)
-        np.sum(exp, axis=1, keepdims=True, out=total)
-        np.log(total[:, 0], out=log_total)
-        np.subtract(log_total, shifted[rows, target], out=losses)
-        np.divide(exp, total, out=exp)
-        if reduction != "none":
-            s = losses.sum()
-            out[...] = s / n if reduction == "mean" else s
-    state.update(probs=exp, rows=rows)
-    return run
-
-
-_FORWARD: dict[str, Callable] = {
-    "autograd.ops.elementwise.Add": _ufunc(np.add),
-    "autograd.ops.elementwise.Sub": _ufunc(np.subtract),
-    "autograd.ops.elementwise.Mul": _ufunc(np.multiply),
-    "autograd.ops.elementwise.Div": _ufunc(np.divide),
-    "autograd.ops.elementwise.Neg": _ufunc(np.negative),
-    "autograd.ops.elementwise.Exp": _ufunc(np.exp),
-    "autograd.ops.elementwise.Log": _ufunc(np.log),
-    "autograd.ops.elementwise.Sqrt": _ufunc(np.sqrt),
-    "autograd.ops.elementwise.Abs": _ufunc(np.abs),
-    "autograd.ops.elementwise.Pow": lambda v, r, s: _power(v[0], v[1], r[0]),
-    "autograd.ops.elementwise.AsType": lambda v, r, s: functools.partial(
-        np.copyto, r[0], v[0], casting="unsafe"),
-    "autograd.ops.linalg.MatMul": _ufunc(np.matmul),
-    "autograd.ops.reductions.Sum": lambda v, r, s: functools.partial(
-        np.add.reduce, v[0], v[1], None, r[0], v[2]),
-    "autograd.ops.shape.Reshape": _view,
-    "autograd.ops.shape.Transpose": _view,
-    "autograd.ops.shape.BroadcastTo": _view,
-    "autograd.ops.shape.GetItem": lambda v, r, s: _view(v, r, s),
-    "autograd.ops.activations.Sigmoid": _activation("sigmoid"),
-    "autograd.ops.activations.Tanh": _activation("tanh"),
-    "autograd.ops.activations.ReLU": _activation("relu"),
-    "autograd.ops.activations.LeakyReLU": _activation("leaky_relu", 1),
-    "autograd.ops.activations.ELU": _activation("elu", 1),
-    "autograd.ops.fused.Linear": _linear,
-    "autograd.ops.fused.CrossEntropy": _cross_entropy,
-}
-
-
-def _products(pairs: list) -> Any:
-    """grad-times-something for each input that wants a gradient: (ufunc, a, b, out)."""
-    return _sequence([functools.partial(f, a, b, o) for f, a, b, o in pairs if o is not None])
-
-
-def _add_backward(v, o, s, node, grads, results) -> Any:
-    return None if all(r is None or r is grads[0] for r in results) else NotImplemented
-
-
-def _sub_backward(v, o, s, node, grads, results) -> Any:
-    if results[0] is not None and results[0] is not grads[0]:
-        return NotImplemented
-    return None if results[1] is None else functools.partial(np.negative, grads[0],
-                                                             results[1])
-
-
-def _mul_backward(v, o, s, node, grads, results) -> Any:
-    g = grads[0]
-    return _products([(np.multiply, g, v[1], results[0]), (np.multiply, g, v[0], results[1])])
-
-
-def _div_backward(v, o, s, node, grads, results) -> Any:
-    (g,), (a, b), (ra, rb) = grads, v, results
-    steps = [] if ra is None else [functools.partial(np.divide, g, b, ra)]
-    if rb is not None:
-        square = np.empty_like(b) if isinstance(b, np.ndarray) else b * b
-
-        def run_b() -> None:
-            np.negative(g, out=rb)
-            np.multiply(rb, a, out=rb)
-            if isinstance(b, np.ndarray):
-                np.multiply(b, b, out=square)
-            np.divide(rb, square, out=rb)
-        steps.append(run_b)
-    return _sequence(steps)
-
-
-def _pow_backward(v, o, s, node, grads, results) -> Any:
-    (a, b), (g,) = v, grads
-    if results[1] is not None or not isinstance(b, (int, float)) or isinstance(b, bool):
-        return NotImplemented
-    scaled, power = np.empty(g.shape, g.dtype), np.empty_like(a)
-    raise_ = _power(a, b - 1, power)
-
-    def run() -> None:
-        np.multiply(g, b, out=scaled)
-        raise_()
-        np.multiply(scaled, power, out=results[0])
-    return run
-
-
-def _sqrt_backward(v, o, s, node, grads, results) -> Any:
-    twice = np.empty_like(o[0])
-
-    def run() -> None:
-        np.multiply(2, o[0], out=twice)
-        np.divide(grads[0], twice, out=results[0])
-    return run
-
-
-def _matmul_backward(v, o, s, node, grads, results) -> Any:
-    (a, b), (g,) = v, grads
-    if a.ndim != 2 or b.ndim != 2:
-        return NotImplemented
-    return _products([(np.matmul, g, b.T, results[0]), (np.matmul, a.T, g, results[1])])
-
-
-def _grad_view(v, o, s, node, grads, results) -> Any:
-    return None if _is_view(results[0], grads[0]) else NotImplemented
-
-
-def _index_backward(v, o, s, node, grads, results) -> Any:
-    from .ops.arguments import as_index, has_integer_array
-    index, out, g = as_index(v[1]), results[0], grads[0]
-    scatter = functools.partial(np.add.at, out, index, g) if has_integer_array(index) \
-        else functools.partial(out.__setitem__, index, g)
-    return _sequence([functools.partial(out.fill, 0), scatter])
-
-
-def _activation_backward(name: str, from_input: bool = False, param: int | None = None):
-    def rule(v, o, s, node, grads, results) -> Any:
-        y = v[0] if from_input else o[0]
-        return _kernel(name, y, grads[0], v[param] if param else 0.0, results[0])
-    return rule
-
-
-def _linear_backward(v, o, s, node, grads, results) -> Any:
-    (x, weight, _), (g,), (rx, rw, rb) = v, grads, results
-    if g.ndim != 2:
-        return NotImplemented
-    steps = _products([(np.matmul, g, weight, rx), (np.matmul, g.T, x, rw)])
-    return _sequence([steps, None if rb is None else
-                      functools.partial(np.add.reduce, g, 0, None, rb)])
-
-
-def _cross_entropy_backward(v, o, s, node, grads, results) -> Any:
-    if "probs" not in s:
-        return NotImplemented
-    target, reduction, (g,), out = v[1], v[2], grads, results[0]
-    probs, rows, n = s["probs"], s["rows"], len(v[1])
-    diff = np.empty_like(probs)
-    scale = g.reshape(-1, 1) if reduction == "none" else g
-
-    def run() -> None:
-        np.copyto(diff, probs)
-        diff[rows, target] -= 1
-        np.multiply(diff, g / n if reduction == "mean" else scale, out=out)
-    return run
-
-
-_BACKWARD: dict[str, Callable] = {
-    "autograd.ops.elementwise.Add": _add_backward,
-    "autograd.ops.elementwise.Sub": _sub_backward,
-    "autograd.ops.elementwise.Mul": _mul_backward,
-    "autograd.ops.elementwise.Div": _div_backward,
-    "autograd.ops.elementwise.Neg": lambda v, o, s, n, g, r: functools.partial(
-        np.negative, g[0], r[0]),
-    "autograd.ops.elementwise.Exp": lambda v, o, s, n, g, r: functools.partial(
-        np.multiply, g[0], o[0], r[0]),
-    "autograd.ops.elementwise.Log": lambda v, o, s, n, g, r: functools.partial(
-        np.divide, g[0], v[0], r[0]),
-    "autograd.ops.elementwise.Sqrt": _sqrt_backward,
-    "autograd.ops.elementwise.Pow": _pow_backward,
-    "autograd.ops.elementwise.AsType": lambda v, o, s, n, g, r: functools.partial(
-        np.copyto, r[0], g[0], casting="unsafe"),
-    "autograd.ops.linalg.MatMul": _matmul_backward,
-    "autograd.ops.reductions.Sum": _grad_view,
-    "autograd.ops.shape.Reshape": _grad_view,
-    "autograd.ops.shape.Transpose": _grad_view,
-    "autograd.ops.shape.BroadcastTo": _grad_view,
-    "autograd.ops.shape.GetItem": _index_backward,
-    "autograd.ops.activations.Sigmoid": _activation_backward("sigmoid_backward"),
-    "autograd.ops.activations.Tanh": _activation_backward("tanh_backward"),
-    "autograd.ops.activations.ReLU": _activation_backward("relu_backward"),
-    "autograd.ops.activations.LeakyReLU": _activation_backward("leaky_relu_backward", True, 1),
-    "autograd.ops.activations.ELU": _activation_backward("elu_backward", False, 1),
-    "autograd.ops.fused.Linear": _linear_backward,
-    "autograd.ops.fused.CrossEntropy": _cross_entropy_backward,
-}
-
-
-def _sgd_step(opt: Any, args: tuple, kwargs: dict, call: Callable) -> Callable | None:
-    """SGD.step without momentum and weight decay, as `p -= lr * grad` on the arrays: the same
-    arithmetic as SGD._update, without the optimizer's per-parameter Python. Any other
-    hyperparameters, checked on every call, take the real step."""
-    if args or kwargs:
-        return None
-    groups = opt.param_groups
-
-    def run() -> None:
-        for group in groups:
-            if group["momentum"] != 0 or group["weight_decay"] != 0:
-                return call()
-        for group in groups:
-            lr = group["lr"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is not None:
-                    np.subtract(p.data, lr * grad.data, p.data)
-                    p._version[0] += 1
-    return run
-
-
-_CALLS: dict[str, Callable] = {"optim.sgd.SGD.step": _sgd_step}
+def _bump(version: list) -> None:
+    version[0] += 1
 
 
 # ---- the compiled callable ------------------------------------------------------------------
@@ -824,11 +776,12 @@ def _mirror(value: Any, recorder: _Recorder) -> Callable[[], Any]:
     """What rebuilds fn's return value after a replay: tensors and arrays the tape computes
     come back as fresh copies (the buffers are overwritten by the next call)."""
     Tensor = _tensor()
-    if isinstance(value, Tensor) and recorder._known(value.data):
-        data = value.data
+    if isinstance(value, Tensor) and isinstance(value.data, np.ndarray) \
+            and recorder._owner(value.data) is not None:
+        data = value.data.view(np.ndarray)
         return lambda: Tensor._make(data.copy(), False, None, 0)
-    if isinstance(value, np.ndarray) and recorder._known(value):
-        return value.copy
+    if isinstance(value, np.ndarray) and recorder._owner(value) is not None:
+        return value.view(np.ndarray).copy
     if isinstance(value, (tuple, list)):
         parts = [_mirror(v, recorder) for v in value]
         kind = type(value)
@@ -867,7 +820,7 @@ class Compiled:
 
     def _capture(self, args: tuple, kwargs: dict) -> tuple[Any, Tape]:
         """Run fn eagerly on copies of the inputs (the tape's input buffers), recording."""
-        if _capture.recorder is not None:
+        if _capture.recorder is not None or _capture.tape is not None:
             raise CompileError("ag.compile: a compiled function called while another is "
                                "being captured; compile the outer one only")
         Tensor = _tensor()
@@ -875,24 +828,26 @@ class Compiled:
 
         def bind(where: Any, value: Any) -> Any:
             if isinstance(value, Tensor) and not value._requires_grad:
-                buffer = np.array(value.data, order="K", copy=True)
-                value = Tensor._make(buffer, False, None, 0)
+                value = Tensor._make(recorder._trace(value.data), False, None, 0)
+                buffer = _plain(value.data)
+                recorder._untraced(value)
             elif isinstance(value, np.ndarray):
-                value = buffer = np.array(value, order="K", copy=True)
+                value = recorder._trace(value)
+                buffer = _plain(value)
             else:
                 return value
             inputs.append((where, buffer))
-            recorder.arrays[id(buffer)] = buffer
             return value
 
         args = tuple(bind(i, a) for i, a in enumerate(args))
         kwargs = {k: bind(k, v) for k, v in kwargs.items()}
-        _capture.recorder = recorder
+        _capture.recorder = _capture.tape = recorder
         try:
             result = self.fn(*args, **kwargs)
-            recorder.finish()
         finally:
-            _capture.recorder = None
+            _capture.recorder = _capture.tape = None
+            recorder.restore()
+        recorder.finish()
         output = _mirror(result, recorder)
         return output(), Tape(recorder, inputs, output)
 
@@ -946,17 +901,16 @@ def _checked(compiled: Compiled, tape: Tape, args: tuple, kwargs: dict) -> Any:
         if ours.signature() != theirs.signature():
             raise CompileError(
                 f"ag.compile(check=True): the step took another path at operation {i}: eager "
-                f"ran {theirs.kind} {theirs.name} {[_describe(a) for a in theirs.inputs]} at "
-                f"{theirs.where}, the tape has {ours.kind} {ours.name} at {ours.where}. A Python "
-                "branch on a tensor's value decides which operations run; the tape cannot "
-                "follow it.")
+                f"ran {theirs.name} in {theirs.op} {[_describe(a) for a in theirs.inputs]} at "
+                f"{theirs.where}, the tape has {ours.name} in {ours.op} at {ours.where}. A "
+                "Python branch on a value the tape cannot see decides which operations run.")
         for a, b in zip(ours.outputs, theirs.outputs):
             if a is not None and not _same(a, b):
                 raise CompileError(
-                    f"ag.compile(check=True): operation {i}, {ours.kind} {ours.name} at "
+                    f"ag.compile(check=True): operation {i}, {ours.name} in {ours.op} at "
                     f"{ours.where}, gives other values in the replay than in eager: it reads a "
-                    "value the tape froze at capture (NumPy on tensor .data, a Python number "
-                    "taken from a tensor, a global changed between calls).")
+                    "value the tape froze at capture (an array copied with np.array, a Python "
+                    "number taken from a tensor, a global changed between calls).")
     if len(tape.entries) != len(eager.entries):
         raise CompileError(f"ag.compile(check=True): the eager step ran {len(eager.entries)} "
                            f"operations, the tape has {len(tape.entries)}")

@@ -41,7 +41,7 @@ def _float(dtype: Any) -> Any:
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor holding a copy of `data`."""
     data = data.data if isinstance(data, Tensor) else data
-    return Tensor(np.array(data, copy=True) if isinstance(data, np.ndarray) else data,
+    return Tensor(np.copy(data) if isinstance(data, np.ndarray) else data,
                   dtype=dtype, requires_grad=requires_grad)
 
 

@@ -229,7 +229,7 @@ def _fit(g: Any, shape: tuple, dtype: np.dtype, node: Node, create_graph: bool) 
     if create_graph:
         g = g if isinstance(g, Tensor) else Tensor(np.asarray(g))
     elif type(g) is not np.ndarray:
-        g = g.data if isinstance(g, Tensor) else np.asarray(g)
+        g = g.data if isinstance(g, Tensor) else np.asanyarray(g)  # asany: ag.compile
     if g.shape != shape:
         lead = g.ndim - len(shape)
         kept = g.shape[lead:]
@@ -245,7 +245,7 @@ def _fit(g: Any, shape: tuple, dtype: np.dtype, node: Node, create_graph: bool) 
 
 
 def _as_tensor(g: Any) -> Tensor:
-    return g if isinstance(g, Tensor) else Tensor._make(np.asarray(g), False, None, 0)
+    return g if isinstance(g, Tensor) else Tensor._make(np.asanyarray(g), False, None, 0)
 
 
 def _run_hooks(hooks: list, g: Any, owner: Any) -> Any:
@@ -279,4 +279,4 @@ def _accumulated(previous: Tensor | None, g: Any, stored: set[int]) -> Tensor:
     elif array.base is not None or id(array) in stored:
         array = array.copy()
     stored.add(id(array))
-    return Tensor._make(np.asarray(array), False, None, 0)
+    return Tensor._make(np.asanyarray(array), False, None, 0)  # asany: ag.compile traces

@@ -234,7 +234,7 @@ def _wrap(value: Any, node: Node | None, output_nr: int, args: tuple, arrays: li
     (a view, or the input itself) shares its version counter, so that a change through either
     is seen by both."""
     if type(value) is not np.ndarray:
-        value = value.data if isinstance(value, Tensor) else np.asarray(value)
+        value = value.data if isinstance(value, Tensor) else np.asanyarray(value)  # ag.compile
     output = _new_tensor(Tensor)
     output.data = value
     output._grad = output._hooks = None
@@ -247,8 +247,9 @@ def _wrap(value: Any, node: Node | None, output_nr: int, args: tuple, arrays: li
         output._version = [0]  # a primitive's fresh result
         return output
     for a, array in zip(args, arrays):
-        if (array is value or base is not None and (base is array or base is array.base)) \
-                and isinstance(a, Tensor):
+        if (array is value or base is not None and (
+                base is array or base is getattr(array, "base", None))) \
+                and isinstance(a, Tensor):  # getattr: an axis or shape may come first
             output._version = a._version
             return output
     output._version = [0]
@@ -301,7 +302,7 @@ def _reference(value: Any, args: tuple, arrays: list, results: tuple, outputs: t
     # argument's memory), and kept as it is if forward made it.
     base = value if value.base is None else value.base
     for array in arrays:
-        if type(array) is np.ndarray and (array is base or array.base is base
-                                          or array is value):
+        if isinstance(array, np.ndarray) and (array is base or array.base is base
+                                              or array is value):  # ag.compile: traced too
             return value.copy(), None, claimed
     return value, None, claimed

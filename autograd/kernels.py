@@ -29,9 +29,11 @@ Design, from measurements on the 2-core AVX2 development machine (4M float32 ele
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -128,7 +130,8 @@ def pairwise_sum(a: np.ndarray) -> np.generic:
     so does an inf or NaN total, for NumPy's RuntimeWarning (overflow, inf - inf).
     """
     if a.size < _SUM_MIN_SIZE or a.dtype not in _FLOAT_DTYPES or not (
-            a.flags.c_contiguous or a.flags.f_contiguous):
+            a.flags.c_contiguous or a.flags.f_contiguous) \
+            or _capture.tape is not None:  # ag.compile records np.sum (the same bits)
         return np.sum(a)
     out = np.empty(1, a.dtype)
     flat = a.ravel("K")  # memory order, as NumPy's reduction walks a contiguous array
@@ -142,9 +145,18 @@ def pairwise_sum(a: np.ndarray) -> np.generic:
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+class _NotCapturing:
+    tape = None
+
+
+_capture: object = _NotCapturing  # ag.compile's state (set by autograd.compile on import)
+
+
 def _run(name: str, a: np.ndarray, b: np.ndarray | None = None,
          param: float = 0.0) -> np.ndarray:
     """Run loop `name` on `a` (and `b`) into a new array shaped like `a`."""
+    if _capture.tape is not None:  # ag.compile is capturing a step: one recorded call
+        return _capture.tape.kernel(name, a, b, param)
     if a.dtype not in _FLOAT_DTYPES:
         raise TypeError(f"kernels.{name}: expected float32 or float64, got {a.dtype}")
     if b is None:
@@ -158,12 +170,16 @@ def _run(name: str, a: np.ndarray, b: np.ndarray | None = None,
     order = "C" if flags.c_contiguous or not (flags.f_contiguous and b.flags.f_contiguous) \
         else "F"
     out = np.empty(a.shape, a.dtype, order=order)
-    if out.size == 0:
-        return out
+    if out.size:
+        _into(name, a, b, out, order, param)
+    return out
+
+
+def _into(name: str, a: np.ndarray, b: np.ndarray, out: np.ndarray, order: str,
+          param: float) -> None:
     flat = a.ravel(order)
     _launch(name, out.size, (flat, flat if b is a else _flat(b, order), out.ravel(order),
                              a.dtype.type(param)))
-    return out
 
 
 def _launch(name: str, size: int, args: tuple) -> None:
@@ -175,6 +191,23 @@ def _launch(name: str, size: int, args: tuple) -> None:
         with _launch_lock:
             _threads_used.set()
             _compiled(name, parallel=True)(*args, _numba.get_num_threads())
+
+
+def prepared(name: str, a: np.ndarray, b: np.ndarray | None, param: float,
+             out: np.ndarray) -> Callable[[], None]:
+    """What reruns `_run(name, a, b, param)` into `out` (ag.compile's replay): the serial loop
+    on flat views where the arrays are contiguous, else the driver."""
+    b = a if b is None else b
+    if out.size and out.size < _PARALLEL_MIN_SIZE and all(
+            x.flags.c_contiguous for x in (a, b, out)):
+        return functools.partial(_compiled(name, parallel=False), a.reshape(-1),
+                                 b.reshape(-1), out.reshape(-1), a.dtype.type(param))
+    order = "F" if out.flags.f_contiguous and not out.flags.c_contiguous else "C"
+    return functools.partial(_into, name, a, b, out, order, param) if out.size else _nothing
+
+
+def _nothing() -> None:
+    pass
 
 
 def _flat(b: np.ndarray, order: str) -> np.ndarray:

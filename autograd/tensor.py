@@ -305,22 +305,22 @@ class Tensor:
 
     # Comparisons are not differentiable: they return bool tensors outside the graph.
     def __lt__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asarray(self.data < _unwrap(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(self.data < _unwrap(other)), False, None, 0)
 
     def __le__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asarray(self.data <= _unwrap(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(self.data <= _unwrap(other)), False, None, 0)
 
     def __gt__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asarray(self.data > _unwrap(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(self.data > _unwrap(other)), False, None, 0)
 
     def __ge__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asarray(self.data >= _unwrap(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(self.data >= _unwrap(other)), False, None, 0)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._make(np.asarray(self.data == _unwrap(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(self.data == _unwrap(other)), False, None, 0)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._make(np.asarray(self.data != _unwrap(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(self.data != _unwrap(other)), False, None, 0)
 
     # ---- in place ---------------------------------------------------------------------
     def _in_place(self, name: str, value: Any, update: Callable[[np.ndarray, Any], None],
@@ -575,11 +575,11 @@ class Tensor:
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Index of the largest value along `axis` (of the flattened tensor when None)."""
-        return Tensor._make(np.asarray(np.argmax(self.data, axis, keepdims=keepdims)),
+        return Tensor._make(np.asanyarray(np.argmax(self.data, axis, keepdims=keepdims)),
                             False, None, 0)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor._make(np.asarray(np.argmin(self.data, axis, keepdims=keepdims)),
+        return Tensor._make(np.asanyarray(np.argmin(self.data, axis, keepdims=keepdims)),
                             False, None, 0)
 
     def norm(self, ord: Any = 2, axis: Any = None, keepdims: bool = False) -> Tensor:

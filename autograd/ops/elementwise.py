@@ -70,7 +70,7 @@ class Pow(Primitive):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = np.asarray(a ** b)
+        out = np.asanyarray(a ** b)
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -110,7 +110,7 @@ class Neg(Primitive):
 class Exp(Primitive):
     @staticmethod
     def forward(ctx, a):
-        out = np.asarray(np.exp(a))
+        out = np.asanyarray(np.exp(a))
         ctx.save_for_backward(out)
         return out
 
@@ -135,7 +135,7 @@ class Log(Primitive):
 class Sqrt(Primitive):  # a rule of its own: (x ** 0.5)'s rule would recompute the root
     @staticmethod
     def forward(ctx, a):
-        out = np.asarray(np.sqrt(a))
+        out = np.asanyarray(np.sqrt(a))
         ctx.save_for_backward(out)
         return out
 
@@ -198,7 +198,7 @@ class Clone(Primitive):
 
     @staticmethod
     def forward(ctx, a):
-        return np.array(a, copy=True)
+        return np.copy(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -275,7 +275,7 @@ class Minimum(_Pick):
 class Where(Primitive):
     @staticmethod
     def forward(ctx, condition, a, b):
-        condition = np.asarray(condition, dtype=bool)
+        condition = np.asanyarray(condition, dtype=bool)
         ctx.save_for_backward(condition)
         return np.where(condition, a, b)
 

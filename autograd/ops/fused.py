@@ -60,7 +60,7 @@ class CrossEntropy(Primitive):
         if reduction == "none":
             return losses
         total = losses.sum()
-        return np.asarray(total / len(target) if reduction == "mean" else total)
+        return np.asanyarray(total / len(target) if reduction == "mean" else total)
 
     @staticmethod
     def backward(ctx: Any, grad: Any) -> tuple[Any, None, None]:

@@ -35,7 +35,7 @@ class _Extremum(Primitive):
 
     @classmethod
     def forward(cls, ctx, a, axis, keepdims):
-        out = np.asarray(cls.reduce(a, axis=axis, keepdims=keepdims))
+        out = np.asanyarray(cls.reduce(a, axis=axis, keepdims=keepdims))
         ctx.save_for_backward(a, out)
         ctx.axis = axis
         return out

@@ -67,7 +67,7 @@ class IndexAdd(Primitive):
     @staticmethod
     def forward(ctx, grad, index, shape):
         ctx.save_for_backward(index)
-        out = np.zeros(shape, dtype=grad.dtype)
+        out = np.zeros_like(grad, shape=shape)  # like grad: traced by ag.compile
         if has_integer_array(index):
             np.add.at(out, index, grad)
         else:
@@ -88,7 +88,7 @@ class SetItem(Primitive):
     def forward(ctx, a, index, value):
         index = as_index(index, copy=True)
         ctx.save_for_backward(index)
-        out = np.array(a, copy=True)
+        out = np.copy(a)
         out[index] = value
         return out
 

@@ -303,7 +303,8 @@ class Tape:
             label = names.setdefault(id(_root(value)), f"b{len(names)}")
             return f"{label}{list(value.shape)}"
 
-        calls = sum(not e.op.startswith(("call", "grad", "version")) for e in self.entries)
+        calls = sum(not e.op.startswith(("call", "grad", "version")) and e.name != "guard"
+                    for e in self.entries)
         lines = [f"Tape: {len(self.entries)} operations ({calls} NumPy calls into buffers, "
                  f"{len(self.entries) - calls} Python-level), {len(self._inputs)} inputs"]
         for i, e in enumerate(self.entries):
@@ -334,7 +335,7 @@ class _Recorder:
     # ---- arrays ---------------------------------------------------------------------------
     def _owner(self, array: np.ndarray) -> np.ndarray | None:
         while array is not None and id(array) not in self.known:
-            array = array.base
+            array = getattr(array, "base", None)  # a base may be a bytes object
         return array
 
     def _trace(self, array: Any) -> _Traced:

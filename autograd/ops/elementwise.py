@@ -91,7 +91,7 @@ class Pow(Primitive):
 def _zero_where(condition: Any, value: Callable[[], Any]) -> Any:
     """value(), with 0 where condition holds. Where it does, the formula meets 0 * inf; NumPy's
     warnings about those elements are silenced, as they are replaced by the limit."""
-    if not np.asarray(condition).any():
+    if not np.asanyarray(condition).any():  # asany: ag.compile guards the branch
         return value()
     with np.errstate(divide="ignore", invalid="ignore"):
         return Where.apply(condition, 0, value())

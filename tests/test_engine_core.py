@@ -320,3 +320,42 @@ def test_forward_runs_without_recording_and_saved_tensors_are_checked():
         x += 1
     with pytest.raises(RuntimeError, match="Square: an array of shape"):
         y.backward()
+
+
+def test_a_node_reached_along_paths_of_different_lengths_runs_once_with_their_sum():
+    # x -> a -> b -> c -> out and a -> out: with the latest-made node first, a runs after c
+    # has delivered, so its backward sees both contributions at once.
+    calls = []
+
+    class Counted(ag.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            calls.append(grad.numpy().copy())
+            return grad * 2
+
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    a = Counted.apply(x)
+    c = (a * 3).exp().log()  # ln(exp(3a)) = 3a, three nodes made after a
+    (a + c).sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_allclose(calls[0], [4.0, 4.0], rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), [8.0, 8.0], rtol=1e-6)
+
+
+def test_nodes_made_in_other_threads_keep_the_topological_order():
+    x = ag.tensor(np.ones(3), requires_grad=True)
+    stages = [x]
+
+    def extend():
+        stages.append(stages[-1] * 2)
+
+    for _ in range(20):  # each stage made in a thread of its own
+        worker = threading.Thread(target=extend)
+        worker.start()
+        worker.join()
+    (stages[-1] + stages[5]).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 2.0 ** 20 + 2.0 ** 5))

@@ -210,11 +210,14 @@ def _nothing() -> None:
     pass
 
 
-def _flat(b: np.ndarray, order: str) -> np.ndarray:
-    """`b` as a 1-D array. One value broadcast to every element (the gradient of a sum) stays
-    a stride-0 view: ravel() would first write it out in full (16 MiB for 4M float32)."""
+def _flat(b: np.ndarray, order: str) -> np.ndarray | np.generic:
+    """`b` as a 1-D array, or as its one value if that is broadcast to every element (the
+    gradient of a sum): ravel() would first write it out in full (16 MiB for 4M float32), and
+    the loops compiled for one value vectorize where a stride-0 view made them branch or
+    gather (1M float32 on one thread, best of 51: every backward 390-414 us, was 435 (relu,
+    which had a branch for it), 526-585 (sigmoid, tanh, leaky_relu) and 682 (elu))."""
     if b.ndim and b.size > 1 and not any(b.strides):
-        return np.lib.stride_tricks.as_strided(b, (b.size,), (0,))
+        return b.flat[0]
     return b.ravel(order)
 
 
@@ -251,7 +254,7 @@ def _sigmoid_loop(x, _b, out, _param):
 def _sigmoid_backward_loop(y, g, out, param):
     one = _one(param)
     for i in range(out.size):
-        out[i] = g[i] * (y[i] * (one - y[i]))
+        out[i] = _at(g, i) * (y[i] * (one - y[i]))
 
 
 def _tanh_loop(x, _b, out, _param):
@@ -262,7 +265,7 @@ def _tanh_loop(x, _b, out, _param):
 def _tanh_backward_loop(y, g, out, param):
     one = _one(param)
     for i in range(out.size):
-        out[i] = g[i] * (one - y[i] * y[i])
+        out[i] = _at(g, i) * (one - y[i] * y[i])
 
 
 def _relu_loop(x, _b, out, param):
@@ -273,13 +276,8 @@ def _relu_loop(x, _b, out, param):
 
 def _relu_backward_loop(y, g, out, param):
     zero = _zero(param)
-    if g.strides[0] == 0:  # one value for every element (a sum's gradient): read it once,
-        value = g[0]  # so that the select vectorizes (through the stride-0 view it branched)
-        for i in range(out.size):
-            out[i] = value if y[i] > zero else zero
-        return
     for i in range(out.size):
-        out[i] = g[i] if y[i] > zero else zero
+        out[i] = _at(g, i) if y[i] > zero else zero
 
 
 def _leaky_relu_loop(x, _b, out, slope):
@@ -291,7 +289,7 @@ def _leaky_relu_loop(x, _b, out, slope):
 def _leaky_relu_backward_loop(x, g, out, slope):
     zero = _zero(slope)
     for i in range(out.size):
-        out[i] = g[i] if x[i] > zero else g[i] * slope
+        out[i] = _at(g, i) if x[i] > zero else _at(g, i) * slope
 
 
 def _elu_loop(x, _b, out, alpha):
@@ -302,7 +300,7 @@ def _elu_loop(x, _b, out, alpha):
 def _elu_backward_loop(y, g, out, alpha):
     zero = _zero(alpha)
     for i in range(out.size):
-        out[i] = g[i] if y[i] > zero else g[i] * (y[i] + alpha)
+        out[i] = _at(g, i) if y[i] > zero else _at(g, i) * (y[i] + alpha)
 
 
 def _erf_loop(x, _b, out, _param):
@@ -334,7 +332,7 @@ def _parallel_driver(loop):
         step = -(-out.size // chunks)
         for c in _prange(chunks):
             part = slice(c * step, (c + 1) * step)
-            loop(a[part], b[part], out[part], param)
+            loop(a[part], _part(b, part), out[part], param)
     return driver
 
 
@@ -431,6 +429,14 @@ def _elu1(v, alpha):
 
 def _zero(v):
     """0 of v's dtype (stub)."""
+
+
+def _at(g, i):
+    """g[i], or g if it is one value for every element (stub)."""
+
+
+def _part(b, piece):
+    """b[piece], or b if it is one value (stub)."""
 
 
 def _one(v):
@@ -615,6 +621,9 @@ def _load_numba() -> None:
 
     for stub in (_sigmoid1, _tanh1, _elu1, _zero, _one):
         overload(stub, jit_options=_OPTIONS)(typer(stub))
+    for stub in (_at, _part):
+        overload(stub, jit_options=_OPTIONS)(
+            lambda b, i: (lambda b, i: b[i]) if isinstance(b, types.Array) else (lambda b, i: b))
     overload(_lane_sums, jit_options=_OPTIONS)(
         lambda a, start, rows: lambda a, start, rows: lane_sums(a, start, rows))
     for helper in (*_LOOPS.values(), _half, _pairwise, _block_sum):

@@ -188,6 +188,16 @@ def test_threaded_path_equals_serial_path(name, dtype):
     _check(name, arrays, dtype)
 
 
+def test_threaded_path_with_one_gradient_value_equals_written_out_gradient():
+    """A sum's gradient reaches the loops as one value, on every thread too."""
+    size = 3 * kernels._PARALLEL_MIN_SIZE + 7
+    y, _ = _inputs("elu_backward", (size,), np.float32)
+    value = np.float32(0.7)
+    one_value = kernels.elu_backward(y, np.broadcast_to(value, y.shape), ALPHA)
+    np.testing.assert_array_equal(one_value, kernels.elu_backward(y, np.full_like(y, value),
+                                                                  ALPHA))
+
+
 @pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_extremes_exact_limits_and_no_warnings(dtype):

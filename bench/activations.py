@@ -2,7 +2,7 @@
 
 Measured twice: the kernels alone, and through the engine as a user runs them
 (`f(x).sum().backward()`: the backward gets the sum's broadcast gradient, and the engine's
-bookkeeping is included), each beside PyTorch doing the same.
+bookkeeping is included), each beside PyTorch doing the same, their runs taken in turn.
 
 For each activation: ours (autograd.kernels), PyTorch through its autograd (`y = f(x);
 y.backward(g)` with x requiring grad, at the same thread count), and the best plain NumPy
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from autograd import kernels
-from bench.common import THREADS, Table, load_torch, median_seconds
+from bench.common import THREADS, Table, interleaved_medians, load_torch, median_seconds
 
 N = 4 * 1024 * 1024
 SLOPE, ALPHA = 0.01, 1.0
@@ -195,6 +195,14 @@ def _first_use() -> None:
           f" + loading and running our kernel {parts[2]:.1f} ms")
 
 
+def _beside(ours, theirs) -> tuple[float, float | None]:
+    """Median seconds of ours and of PyTorch's case (None without PyTorch), runs in turn."""
+    if theirs is None:
+        return median_seconds(ours), None
+    ours_s, theirs_s = interleaved_medians([ours, theirs])
+    return ours_s, theirs_s
+
+
 def run() -> None:
     torch = load_torch()
     import numba
@@ -207,8 +215,7 @@ def run() -> None:
     ratios = []
     floor = _floor_seconds()
     for name, ours in _ours().items():
-        ours_s = median_seconds(lambda ours=ours: ours(x, g))
-        torch_s = median_seconds(torch_cases[name]) if torch else None
+        ours_s, torch_s = _beside(lambda ours=ours: ours(x, g), torch_cases.get(name))
         numpy_s = median_seconds(lambda numpy=NUMPY[name]: numpy(x, g), repeat=7)
         table.add(name, ours_s, torch_s, numpy_s)
         ratios.append(f"{name} {ours_s / floor:.2f}x")
@@ -222,7 +229,6 @@ def run() -> None:
     ours_cases = _through_engine(ag, x)
     torch_engine = _through_engine(torch, x) if torch else {}
     for name, ours in ours_cases.items():
-        engine.add(name, median_seconds(ours),
-                   median_seconds(torch_engine[name]) if torch else None, None)
+        engine.add(name, *_beside(ours, torch_engine.get(name)), None)
     engine.print()
     _first_use()

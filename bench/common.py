@@ -22,6 +22,23 @@ def median_seconds(fn: Callable[[], object], repeat: int = 15, warmup: int = 2) 
     return statistics.median(times)
 
 
+def interleaved_medians(fns: list[Callable[[], object]], repeat: int = 15,
+                        warmup: int = 2) -> list[float]:
+    """Median wall time of each of `fns`, their runs taken in turn (a, b, a, b, ...): on a
+    shared machine the load then changes under all of them alike, where timing one after
+    the other gives whichever ran in a quiet spell the better figure."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, taken in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            taken.append(time.perf_counter() - start)
+    return [statistics.median(taken) for taken in times]
+
+
 def load_torch():
     """PyTorch if it is installed (set to the same thread count as ours), else None."""
     try:

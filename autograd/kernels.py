@@ -525,6 +525,20 @@ def _compiled(name: str, parallel: bool):
         return _jitted[name, parallel]
 
 
+def jit(func, *helpers):
+    """`func` compiled by Numba on its first call, cached on disk as the loops here are, with
+    NumPy's error model but no contraction into FMAs: each operation rounds as NumPy's does,
+    for loops that must give NumPy's result bit for bit (Adam's fused update). `helpers` are
+    the plain functions it calls, compiled with it."""
+    options = dict(nogil=True, error_model="numpy")
+    with _load_lock:
+        if _numba is None:
+            _load_numba()
+        for helper in helpers:
+            _numba.extending.register_jitable(**options)(helper)
+    return _jit(func, **options)
+
+
 def _jit(func, **options):
     """numba.njit(func) with the disk cache, or without it when no cache dir is writable."""
     try:

@@ -3,9 +3,9 @@
 parameter has a state dict (step count, moment estimates) kept in `optimizer.state[p]`.
 
 Subclasses compute their state with plain NumPy arrays on `p.grad.data` (no graph, no tensor
-allocations), in place where they can, and write the parameter with the tensor's in-place
-`p -= step` inside `no_grad()`, which bumps its version counter (a graph that saved the old
-value then refuses to backward). State arrays are C-ordered like the parameters.
+allocations), in place where they can, and write the parameter in place inside `no_grad()`
+(the tensor's `p -= step`, or Adam's one compiled pass), bumping its version counter (a graph
+that saved the old value then refuses to backward). State arrays are C-ordered.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class Optimizer:
                     if value.shape != p.shape:
                         raise ValueError(f"state {name!r} of parameter {index} has shape "
                                          f"{value.shape}, the parameter {p.shape}")
-                    value = value.astype(p.dtype, copy=True)
+                    value = value.astype(p.dtype, order="C", copy=True)  # as made
                 else:
                     value = copy.deepcopy(value)
                 state[name] = value

@@ -45,3 +45,14 @@ def test_the_openblas_call_is_found_here():
     if not any(i["internal_api"] == "openblas" for i in threadpoolctl.threadpool_info()):
         pytest.skip("NumPy here does not use OpenBLAS")
     assert blas._set_threads_local is not None
+
+
+@pytest.mark.parametrize(("shape_a", "shape_b", "expected"), [
+    ((64, 16, 16), (16, 16), [1, 7]),  # 64 products of 4096 multiply-adds: 262K in all
+    ((16, 16), (4, 16, 16), []),  # 16K in all: serial in OpenBLAS anyway
+    ((2, 1, 128, 64), (3, 64, 256), [1, 7]),  # the broadcast batch, 6 x 2M
+])
+def test_a_stack_of_products_counts_every_product(calls, shape_a, shape_b, expected):
+    a, b = np.ones(shape_a, np.float32), np.ones(shape_b, np.float32)
+    np.testing.assert_array_equal(blas.matmul(a, b), np.matmul(a, b))
+    assert calls == expected

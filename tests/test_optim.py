@@ -314,14 +314,77 @@ def test_step_with_closure_returns_the_loss_and_trains():
     assert last < 1e-6 < first
 
 
-def test_step_bumps_the_parameter_version():
-    p = nn.Parameter(np.ones(2))
+@pytest.mark.parametrize("make", [optim.SGD, optim.Adam, optim.AdamW])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_step_bumps_the_parameter_version(make, dtype):
+    p = nn.Parameter(np.ones(2, dtype))
     out = (p * p).sum()
-    opt = optim.SGD([p], lr=0.1)
-    p.grad = ag.tensor(np.ones(2))
+    opt = make([p], lr=0.1)
+    p.grad = ag.tensor(np.ones(2, dtype))
     opt.step()
     with pytest.raises(RuntimeError, match="in place"):
         out.backward()
+
+
+def adam_numpy_steps(theta, grads, lr, betas, eps, amsgrad):
+    """Adam as a sequence of in-place NumPy operations in PyTorch's order, each rounded to
+    theta's dtype: what the fused update must give bit for bit."""
+    (b1, b2), theta = betas, theta.copy()
+    m, v, v_max = np.zeros_like(theta), np.zeros_like(theta), np.zeros_like(theta)
+    for t, g in enumerate(grads, start=1):
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        squared = g * g
+        squared *= 1 - b2
+        v += squared
+        used = np.maximum(v_max, v, out=v_max) if amsgrad else v
+        denom = np.sqrt(used)
+        denom /= math.sqrt(1 - b2 ** t)
+        denom += eps
+        step = np.divide(m, denom, out=denom)
+        step *= lr / (1 - b1 ** t)
+        theta -= step
+    return theta, m, v
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_adam_step_is_the_numpy_sequence_bit_for_bit(dtype, amsgrad, layout):
+    rng = np.random.default_rng(3)
+    theta = rng.standard_normal((6, 5)).astype(dtype)
+    grads = [(rng.standard_normal((6, 5)) * 10.0 ** rng.integers(-6, 3, (6, 5))).astype(dtype)
+             for _ in range(5)]
+    grads[2][1, 1], grads[3][2, 2] = np.nan, 0.0
+    p = nn.Parameter(theta.copy(order=layout))
+    opt = optim.Adam([p], lr=0.01, betas=(0.8, 0.95), eps=1e-6, amsgrad=amsgrad)
+    for g in grads:
+        p.grad = ag.tensor(g.copy(order=layout))
+        with np.errstate(all="ignore"):
+            opt.step()
+    with np.errstate(all="ignore"):
+        expected, m, v = adam_numpy_steps(theta, grads, 0.01, (0.8, 0.95), 1e-6, amsgrad)
+    assert np.isnan(p.data).any()  # the NaN went through, as in NumPy
+    np.testing.assert_array_equal(p.data, expected, strict=True)
+    np.testing.assert_array_equal(opt.state[p]["exp_avg"], m, strict=True)
+    np.testing.assert_array_equal(opt.state[p]["exp_avg_sq"], v, strict=True)
+
+
+def test_state_loaded_in_another_layout_steps_as_the_original():
+    p, q = nn.Parameter(THETA0.astype(np.float32)), nn.Parameter(THETA0.astype(np.float32))
+    first, second = optim.Adam([p], lr=0.1), optim.Adam([q], lr=0.1)
+    p.grad = ag.tensor(GRADS[0].astype(np.float32))
+    first.step()
+    saved = first.state_dict()
+    saved["state"][0] = {k: np.asfortranarray(v) if isinstance(v, np.ndarray) else v
+                         for k, v in saved["state"][0].items()}
+    q.data[...] = p.data
+    second.load_state_dict(saved)
+    p.grad = q.grad = ag.tensor(GRADS[1].astype(np.float32))
+    first.step()
+    second.step()
+    np.testing.assert_array_equal(q.data, p.data)
 
 
 @pytest.mark.parametrize("make, message", [

@@ -1,8 +1,9 @@
-"""Elementwise activation kernels and their backward passes, compiled with Numba on first use.
+"""Elementwise activation kernels and their backward passes, and the sum of every element
+(`pairwise_sum`, np.sum's result to the bit), compiled with Numba on first use.
 
-Every function takes and returns plain NumPy arrays (float32 or float64, any shape or layout,
-0-d included); the result is a new array of the same shape and dtype. Scalars such as `slope`
-and `alpha` are cast to the array's dtype, so float32 stays float32.
+Every elementwise function takes and returns plain NumPy arrays (float32 or float64, any shape
+or layout, 0-d included); the result is a new array of the same shape and dtype. Scalars such
+as `slope` and `alpha` are cast to the array's dtype, so float32 stays float32.
 
 Design, from measurements on the 2-core AVX2 development machine (4M float32 elements):
 - Numba's `math.exp` compiles to a scalar libm call (PyPI llvmlite has no SVML), and NumPy's

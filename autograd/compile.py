@@ -71,13 +71,21 @@ def _tensor() -> type:
     return Tensor
 
 
+_OURS: dict = {}  # code object -> True if it is autograd's, nn's, optim's or NumPy's
+
+
 def _user_line(depth: int = 2) -> str:
     """file:line of the innermost frame outside autograd, nn, optim and NumPy."""
     frame = sys._getframe(depth)
-    while frame is not None and frame.f_code.co_filename.startswith(_SKIPPED):
+    while frame is not None:
+        code = frame.f_code
+        ours = _OURS.get(code)
+        if ours is None:
+            ours = _OURS[code] = code.co_filename.startswith(_SKIPPED)
+        if not ours:
+            return f"{os.path.basename(code.co_filename)}:{frame.f_lineno}"
         frame = frame.f_back
-    return "?" if frame is None else f"{os.path.basename(frame.f_code.co_filename)}:" \
-                                      f"{frame.f_lineno}"
+    return "?"
 
 
 def _rule() -> str | None:
@@ -86,9 +94,9 @@ def _rule() -> str | None:
     for _ in range(12):
         if frame is None:
             return None
-        if frame.f_code.co_name == "backward" and not \
-                frame.f_code.co_filename.startswith(_HERE + os.sep + "compile"):
-            return frame.f_code.co_qualname
+        code = frame.f_code
+        if code.co_name == "backward" and code is not _Recorder.backward.__code__:
+            return code.co_qualname
         frame = frame.f_back
     return None
 
@@ -342,8 +350,10 @@ class _Recorder:
         """A new buffer of the tape holding `array`'s values, as the traced array the step goes
         on with. It owns its memory, as the eager result would (the engine and the ops tell
         fresh results from views by their base); the replay writes into `_plain(traced)`."""
-        array = np.asarray(array)
-        order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+        if type(array) is not np.ndarray:
+            array = np.asarray(array)
+        flags = array.flags
+        order = "F" if flags.f_contiguous and not flags.c_contiguous else "C"
         traced = np.ndarray.__new__(_Traced, array.shape, array.dtype, order=order)
         np.copyto(traced.view(np.ndarray), array)
         self.known[id(traced)] = traced
@@ -353,7 +363,7 @@ class _Recorder:
         """An operand: a traced array as its plain view (it must be the tape's), anything else
         as itself (a plain array is read by reference: live)."""
         if type(value) is _Traced:
-            if self._owner(value) is None:
+            if id(value) not in self.known and self._owner(value) is None:
                 raise CompileError(
                     f"ag.compile: an array of shape {value.shape} was computed by a NumPy call "
                     f"that the tape cannot see (in {self._label()}, at {self.where}); write it "
@@ -374,14 +384,14 @@ class _Recorder:
         return value
 
     def _label(self) -> str:
-        rule = _rule() if self.op == "backward" else None
-        return rule or self.op
+        return (_rule() or self.op) if self.op == "backward" else self.op
 
-    def _add(self, name: str, inputs: list, outputs: list, run: Callable) -> _Entry:
-        where = _user_line() if self.op == "step" else self.where  # NumPy in the step's code
-        entry = _Entry(self._label(), name, inputs, outputs, run, where)
-        self.entries.append(entry)
-        return entry
+    def _add(self, name: str, inputs: list, outputs: list, run: Callable) -> None:
+        op = self.op
+        if op == "backward":
+            op = _rule() or op
+        where = _user_line() if op == "step" else self.where  # NumPy in the step's code
+        self.entries.append(_Entry(op, name, inputs, outputs, run, where))
 
     def _result(self, value: Any, operands: list) -> tuple[Any, bool]:
         """(value as traced, fresh): a view of an operand's memory stays a view (the replay
@@ -394,6 +404,12 @@ class _Recorder:
 
     # ---- calls from traced arrays ------------------------------------------------------------
     def ufunc(self, ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
+        if method == "__call__" and not kwargs and ufunc.nout == 1 and ufunc is not np.matmul:
+            inputs = [self._read(a) for a in inputs]  # the common case, in short
+            traced = self._trace(ufunc(*inputs))
+            out = traced.view(np.ndarray)
+            self._add(ufunc.__name__, inputs, [out], functools.partial(ufunc, *inputs, out))
+            return traced
         given = kwargs.get("out")
         inputs = list(inputs)
         if method == "at":
@@ -499,17 +515,14 @@ class _Recorder:
                   functools.partial(target.__setitem__, index, value))
 
     def kernel(self, name: str, a: np.ndarray, b: np.ndarray | None, param: float) -> Any:
-        from . import kernels
         a, b = self._read(a), self._read(b)
-        previous, _capture.tape = _capture.tape, None
-        try:
-            out = kernels._run(name, a, b, param)
-        finally:
-            _capture.tape = previous
-        traced = self._trace(out)
-        out = _plain(traced)
-        self._add(f"kernel {name}", [a] if b is None else [a, b], [out],
-                  kernels.prepared(name, a, b, param, out))
+        b, order = kernels._checked(name, a, b)
+        traced = np.ndarray.__new__(_Traced, a.shape, a.dtype, order=order)
+        out = traced.view(np.ndarray)
+        run = kernels.prepared(name, a, b, param, out, order)
+        run()
+        self.known[id(traced)] = traced
+        self._add(f"kernel {name}", [a] if b is a else [a, b], [out], run)
         return traced
 
     # ---- tensors ----------------------------------------------------------------------------

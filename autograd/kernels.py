@@ -158,6 +158,15 @@ def _run(name: str, a: np.ndarray, b: np.ndarray | None = None,
     """Run loop `name` on `a` (and `b`) into a new array shaped like `a`."""
     if _capture.tape is not None:  # ag.compile is capturing a step: one recorded call
         return _capture.tape.kernel(name, a, b, param)
+    b, order = _checked(name, a, b)
+    out = np.empty(a.shape, a.dtype, order=order)
+    if out.size:
+        _into(name, a, b, out, order, param)
+    return out
+
+
+def _checked(name: str, a: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, str]:
+    """(b, or a when None; the order of the result), or an error naming the kernel."""
     if a.dtype not in _FLOAT_DTYPES:
         raise TypeError(f"kernels.{name}: expected float32 or float64, got {a.dtype}")
     if b is None:
@@ -170,10 +179,7 @@ def _run(name: str, a: np.ndarray, b: np.ndarray | None = None,
     flags = a.flags
     order = "C" if flags.c_contiguous or not (flags.f_contiguous and b.flags.f_contiguous) \
         else "F"
-    out = np.empty(a.shape, a.dtype, order=order)
-    if out.size:
-        _into(name, a, b, out, order, param)
-    return out
+    return b, order
 
 
 def _into(name: str, a: np.ndarray, b: np.ndarray, out: np.ndarray, order: str,
@@ -194,16 +200,14 @@ def _launch(name: str, size: int, args: tuple) -> None:
             _compiled(name, parallel=True)(*args, _numba.get_num_threads())
 
 
-def prepared(name: str, a: np.ndarray, b: np.ndarray | None, param: float,
-             out: np.ndarray) -> Callable[[], None]:
-    """What reruns `_run(name, a, b, param)` into `out` (ag.compile's replay): the serial loop
-    on flat views where the arrays are contiguous, else the driver."""
-    b = a if b is None else b
+def prepared(name: str, a: np.ndarray, b: np.ndarray, param: float, out: np.ndarray,
+             order: str) -> Callable[[], None]:
+    """What runs loop `name` on `a` and `b` into `out` as `_run` does, again and again
+    (ag.compile's replay): the serial loop on flat views where the arrays are contiguous."""
     if out.size and out.size < _PARALLEL_MIN_SIZE and all(
             x.flags.c_contiguous for x in (a, b, out)):
         return functools.partial(_compiled(name, parallel=False), a.reshape(-1),
                                  b.reshape(-1), out.reshape(-1), a.dtype.type(param))
-    order = "F" if out.flags.f_contiguous and not out.flags.c_contiguous else "C"
     return functools.partial(_into, name, a, b, out, order, param) if out.size else _nothing
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import operator
 import os
 import sys
 import threading
@@ -136,6 +137,42 @@ def _copy_into(out: np.ndarray, compute: Callable) -> None:
         raise CompileError(f"ag.compile: a NumPy call gave shape {np.shape(value)} where the "
                            f"capture got {out.shape}; run this step eagerly")
     np.copyto(out, value)
+
+
+_OPERATORS = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
+              np.true_divide: operator.truediv, np.power: operator.pow,
+              np.negative: operator.neg, np.positive: operator.pos}
+
+
+def _on_scalars(ufunc: np.ufunc, inputs: list, out: np.ndarray) -> Callable | None:
+    """A replay of a ufunc on 0-d arrays as NumPy's scalar arithmetic (several times faster
+    than a ufunc call on such tiny operands), if it gives the capture's result bit for bit."""
+    op = _OPERATORS.get(ufunc)
+    if op is None or any(isinstance(a, np.ndarray) and a.ndim for a in inputs):
+        return None
+    if len(inputs) == 1:
+        (a,) = inputs
+
+        def run() -> None:
+            out[()] = op(a[()])
+    else:
+        a, b = inputs
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+            def run() -> None:
+                out[()] = op(a[()], b[()])
+        elif isinstance(a, np.ndarray):
+            def run() -> None:
+                out[()] = op(a[()], b)
+        elif isinstance(b, np.ndarray):
+            def run() -> None:
+                out[()] = op(a, b[()])
+        else:
+            return None
+    expected = out.copy()
+    run()
+    agrees = expected.tobytes() == out.tobytes()
+    out[()] = expected
+    return run if agrees else None
 
 
 def _serial(inputs: list) -> bool:
@@ -408,7 +445,9 @@ class _Recorder:
             inputs = [self._read(a) for a in inputs]  # the common case, in short
             traced = self._trace(ufunc(*inputs))
             out = traced.view(np.ndarray)
-            self._add(ufunc.__name__, inputs, [out], functools.partial(ufunc, *inputs, out))
+            run = _on_scalars(ufunc, inputs, out) if not out.ndim else None
+            self._add(ufunc.__name__, inputs, [out],
+                      run or functools.partial(ufunc, *inputs, out))
             return traced
         given = kwargs.get("out")
         inputs = list(inputs)
@@ -472,6 +511,10 @@ class _Recorder:
         if name in ("zeros_like", "ones_like", "full_like", "empty_like"):
             run = None if name == "empty_like" else functools.partial(
                 out.fill, out.flat[0] if out.size else 0)
+        elif impl is np.sum._implementation and len(args) == 1 and kwargs.keys() <= {
+                "axis", "keepdims"}:  # what np.sum calls, without its Python wrapper
+            run = functools.partial(np.add.reduce, args[0], kwargs.get("axis"), None, out,
+                                    kwargs.get("keepdims", False))
         elif part is None and _takes_out(impl):
             run = functools.partial(impl, *args, **kwargs, out=out)
         elif part is None:

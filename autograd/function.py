@@ -193,13 +193,14 @@ class Function:
         if not tensor_given:
             return result  # plain values in, plain values out
         if type(result) is tuple:
-            outputs = tuple([_wrap(r, node, i, args, arrays) for i, r in enumerate(result)])
+            outputs = tuple([_wrap(r, node, i, args, arrays, cls._takes_arrays)
+                             for i, r in enumerate(result)])
             if node is not None:
                 node.outputs_meta = tuple([(o.data.shape, o.data.dtype) for o in outputs])
                 if node._saved:
                     _check_saved(node, args, arrays, result, outputs)
             return outputs
-        output = _wrap(result, node, 0, args, arrays)
+        output = _wrap(result, node, 0, args, arrays, cls._takes_arrays)
         if node is not None and node._saved:
             _check_saved(node, args, arrays, (result,), (output,))
         return output
@@ -229,10 +230,12 @@ def _named(error: Exception, op: str, args: tuple) -> Exception:
     return named
 
 
-def _wrap(value: Any, node: Node | None, output_nr: int, args: tuple, arrays: list) -> Tensor:
+def _wrap(value: Any, node: Node | None, output_nr: int, args: tuple, arrays: list,
+          primitive: bool) -> Tensor:
     """One result of a forward as an output tensor. A result that shares an input's memory
     (a view, or the input itself) shares its version counter, so that a change through either
-    is seen by both."""
+    is seen by both. A primitive never returns an input itself, so a result of its that is no
+    view is fresh."""
     if type(value) is not np.ndarray:
         value = value.data if isinstance(value, Tensor) else np.asanyarray(value)  # ag.compile
     output = _new_tensor(Tensor)
@@ -243,7 +246,7 @@ def _wrap(value: Any, node: Node | None, output_nr: int, args: tuple, arrays: li
     else:
         output._requires_grad, output.grad_fn, output._output_nr = True, node, output_nr
     base = value.base
-    if base is None and node is not None and node.fn._takes_arrays:
+    if base is None and primitive:
         output._version = [0]  # a primitive's fresh result
         return output
     for a, array in zip(args, arrays):

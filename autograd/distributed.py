@@ -6,9 +6,9 @@
 
 A process that no MPI launcher started is a world of one (rank 0, size 1) and imports no MPI,
 so the same script runs alone and under `mpiexec`. Under a launcher, an uncaught exception on
-one rank aborts every rank (MPI_Abort) instead of leaving the others blocked in a collective,
-and a collective that waits longer than `timeout` (a rank that exited or hangs) aborts them too,
-saying where it waited.
+one rank ends every rank (it exits with status 1, and mpiexec ends the others) instead of
+leaving them blocked in a collective, and a collective that waits longer than `timeout` (a rank
+that exited or hangs) ends them too, saying where it waited.
 """
 
 from __future__ import annotations
@@ -210,9 +210,13 @@ def barrier() -> None:
 
 # ---- a failing rank takes the others down with it, saying so ----------------------------------
 def _abort(message: str) -> None:
+    """Say why on stderr, then exit with status 1, which makes mpiexec end every other rank.
+    (MPI_Abort ended them as well, but it could kill the output forwarding before this rank's
+    traceback and message got through.) A launcher that does not end them leaves each to its
+    own watchdog."""
     print(f"autograd.distributed: {message}", file=sys.stderr, flush=True)
-    from mpi4py import MPI
-    MPI.COMM_WORLD.Abort(1)
+    sys.stdout.flush()
+    os._exit(1)
 
 
 def _install_failure_handling() -> None:

@@ -860,8 +860,8 @@ class Compiled:
         self.tape: Tape | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        key = (tuple(_key(a) for a in args), tuple(sorted((k, _key(v)) for k, v in
-                                                          kwargs.items())))
+        key = (tuple([_key(a) for a in args]) if args else (),
+               tuple(sorted([(k, _key(v)) for k, v in kwargs.items()])) if kwargs else ())
         tape = self.tapes.get(key)
         if tape is None or not tape.valid():
             output, self.tape = self._capture(args, kwargs)

@@ -236,9 +236,14 @@ def _fit(g: Any, shape: tuple, dtype: np.dtype, node: Node, create_graph: bool) 
         if lead < 0 or (kept != shape and any(n != 1 and n != m for n, m in zip(shape, kept))):
             raise RuntimeError(f"{node.name}.backward returned a gradient of shape {g.shape} "
                                f"for an input of shape {shape}")
-        axes = tuple(range(lead)) if kept == shape else tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(shape) if n == 1 and kept[i] != 1)
-        g = g.sum(axes, keepdims=True).reshape(shape)
+        if kept == shape:  # only leading axes: the sum is fresh, not a view a leaf would copy
+            g = g.sum(tuple(range(lead)))
+            if not create_graph and type(g) is not np.ndarray:
+                g = np.asanyarray(g)  # a 0-d sum is a NumPy scalar
+        else:
+            axes = tuple(range(lead)) + tuple(
+                lead + i for i, n in enumerate(shape) if n == 1 and kept[i] != 1)
+            g = g.sum(axes, keepdims=True).reshape(shape)
     if g.dtype != dtype:
         g = g.astype(dtype)
     return g

@@ -81,21 +81,15 @@ class Node:
                 "values were freed after the first backward. Pass retain_graph=True to the "
                 "first backward() to keep them.")
         recording = _mode.enabled
-        if self.fn._takes_arrays and not recording:  # a primitive's ordinary backward: arrays
-            values = []
-            for value, version in zip(self._saved, self._versions):
-                if version is not None:
-                    if value._version[0] != version:
-                        raise _modified(self, value, version)
-                    value = value.data
-                values.append(value)
-            return tuple(values)
+        as_arrays = self.fn._takes_arrays and not recording
         values = []
         for value, version in zip(self._saved, self._versions):
-            if version is not None:  # a reference: check it, then hand it out as a tensor
+            if version is not None:  # a reference: check it, then hand it out
                 if value._version[0] != version:
                     raise _modified(self, value, version)
-                if type(value) is _SavedOutput:
+                if as_arrays:
+                    value = value.data
+                elif type(value) is _SavedOutput:
                     output = Tensor._make(value.data, recording, self if recording else None,
                                           value.output_nr if recording else 0)
                     output._version = value._version
@@ -104,7 +98,6 @@ class Node:
                     value = value.detach()  # a plain backward: nothing may be recorded
             values.append(value)
         return tuple(values)
-
 
 def _modified(node: Node, value: Any, version: int) -> RuntimeError:
     return RuntimeError(

@@ -193,14 +193,14 @@ def _observe_output_gradients(node: Node, grads: list, wanted: dict, captured: l
             captured[wanted[(node, nr)]] = _as_tensor(g)
 
 
-def _call_backward(node: Node, grads: Any, create_graph: bool, wanted: dict | None = None,
-                   captured: list | None = None) -> tuple:
+def _call_backward(node: Node, grads: Any, create_graph: bool, wanted: dict,
+                   captured: list) -> tuple:
     """Run the node's VJP in the general case: output hooks, retained or captured gradients,
     several outputs (an unused one gets zeros), a user's `Function` (which gets and returns
     tensors: in an ordinary backward its gradients are wrapped, unrecorded, for it)."""
     grads = grads if type(grads) is list else [grads]
     if node.hooks or node.retained or wanted:
-        _observe_output_gradients(node, grads, wanted or {}, captured)
+        _observe_output_gradients(node, grads, wanted, captured)
     fn = node.fn
     if len(grads) > 1:
         for nr, g in enumerate(grads):

@@ -7,8 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor
-
 from .optimizer import Optimizer, _check, _weight_decay
 
 
@@ -35,19 +33,19 @@ class Adadelta(Optimizer):
         _check("weight_decay value", weight_decay)
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
 
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         rho, eps = group["rho"], group["eps"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = np.zeros(p.shape, dtype=p.dtype)
-            state["acc_delta"] = np.zeros(p.shape, dtype=p.dtype)
+            state["square_avg"] = np.zeros(theta.shape, dtype=theta.dtype)
+            state["acc_delta"] = np.zeros(theta.shape, dtype=theta.dtype)
         state["step"] += 1
-        grad = _weight_decay(p, grad, group)
+        grad = _weight_decay(theta, grad, group)
         v, u = state["square_avg"], state["acc_delta"]
         v *= rho
         v += (1 - rho) * grad * grad
         delta = np.sqrt(u + eps) / np.sqrt(v + eps) * grad
         u *= rho
         u += (1 - rho) * delta * delta
-        p -= group["lr"] * delta
+        theta -= group["lr"] * delta

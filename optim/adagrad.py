@@ -7,8 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor
-
 from .optimizer import Optimizer, _check, _weight_decay
 
 
@@ -37,15 +35,15 @@ class Adagrad(Optimizer):
                                       lr_decay=lr_decay,
                                       initial_accumulator_value=initial_accumulator_value))
 
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         if not state:
             state["step"] = 0
-            state["sum"] = np.full(p.shape, group["initial_accumulator_value"], dtype=p.dtype)
+            state["sum"] = np.full(theta.shape, group["initial_accumulator_value"], theta.dtype)
         state["step"] += 1
-        grad = _weight_decay(p, grad, group)
+        grad = _weight_decay(theta, grad, group)
         lr_t = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += grad * grad
         denom = np.sqrt(state["sum"])
         denom += group["eps"]
-        p -= lr_t * (grad / denom)
+        theta -= lr_t * (grad / denom)

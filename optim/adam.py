@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, kernels
+from autograd import kernels
 
 from .optimizer import Optimizer, _check, _weight_decay
 
@@ -36,36 +36,35 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad))
 
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        self._adam_step(p, _weight_decay(p, grad, group), state, group)
+        self._adam_step(theta, _weight_decay(theta, grad, group), state, group)
 
     @staticmethod
-    def _adam_step(p: Tensor, grad: np.ndarray, state: dict[str, Any],
+    def _adam_step(theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                    group: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros(p.shape, dtype=p.dtype)
-            state["exp_avg_sq"] = np.zeros(p.shape, dtype=p.dtype)
+            state["exp_avg"] = np.zeros(theta.shape, dtype=theta.dtype)
+            state["exp_avg_sq"] = np.zeros(theta.shape, dtype=theta.dtype)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros(p.shape, dtype=p.dtype)
+                state["max_exp_avg_sq"] = np.zeros(theta.shape, dtype=theta.dtype)
         state["step"] += 1
         t, amsgrad = state["step"], group["amsgrad"]
         # Computed in Python floats, then rounded to the parameter's dtype once.
         coefs = np.array([beta1, beta2, 1 - beta1, 1 - beta2, math.sqrt(1 - beta2 ** t),
-                          group["eps"], group["lr"] / (1 - beta1 ** t)], p.dtype)
+                          group["eps"], group["lr"] / (1 - beta1 ** t)], theta.dtype)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         v_max = state["max_exp_avg_sq"] if amsgrad else v
         grad = np.asarray(grad, order="C")
-        if p.dtype in _FUSED_DTYPES and p.data.flags.c_contiguous:  # as grad and the state
-            _fused()(p.data, grad, m, v, v_max, coefs, amsgrad)
+        if theta.dtype in _FUSED_DTYPES and theta.flags.c_contiguous:  # as grad and the state
+            _fused()(theta, grad, m, v, v_max, coefs, amsgrad)
         else:  # another dtype (float16) or layout: the same rule on whole arrays
-            theta, m[...], v[...], used = _adam_rule(p.data, grad, m, v, v_max, coefs, amsgrad)
-            np.copyto(p.data, theta)
+            theta[...], m[...], v[...], used = _adam_rule(theta, grad, m, v, v_max, coefs,
+                                                          amsgrad)
             if amsgrad:
                 v_max[...] = used
-        p._version[0] += 1  # changed in place: a graph that saved the old value must not run
 
 
 def _adam_rule(theta: Any, g: Any, m: Any, v: Any, v_max: Any, coefs: tuple,
@@ -118,11 +117,11 @@ class AdamW(Adam):
                  weight_decay: float = 1e-2, amsgrad: bool = False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
 
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         if group["weight_decay"] != 0:
-            p *= 1 - group["lr"] * group["weight_decay"]
-        self._adam_step(p, grad, state, group)
+            theta *= 1 - group["lr"] * group["weight_decay"]
+        self._adam_step(theta, grad, state, group)
 
 
 def _check_adam_hyperparameters(lr: float, betas: tuple[float, float], eps: float,
@@ -134,15 +133,15 @@ def _check_adam_hyperparameters(lr: float, betas: tuple[float, float], eps: floa
     _check("weight_decay value", weight_decay)
 
 
-def _moments(p: Tensor, grad: np.ndarray, state: dict[str, Any],
+def _moments(theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
              group: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int]:
     """Count the step and update Adam's moment estimates in place (both start at 0):
     m <- beta1 m + (1 - beta1) g,  v <- beta2 v + (1 - beta2) g^2.  Returns m, v, t."""
     beta1, beta2 = group["betas"]
     if "step" not in state:
         state["step"] = 0
-        state["exp_avg"] = np.zeros(p.shape, dtype=p.dtype)
-        state["exp_avg_sq"] = np.zeros(p.shape, dtype=p.dtype)
+        state["exp_avg"] = np.zeros(theta.shape, dtype=theta.dtype)
+        state["exp_avg_sq"] = np.zeros(theta.shape, dtype=theta.dtype)
     state["step"] += 1
     m, v = state["exp_avg"], state["exp_avg_sq"]
     m *= beta1

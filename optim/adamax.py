@@ -7,8 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor
-
 from .adam import _check_adam_hyperparameters
 from .optimizer import Optimizer, _weight_decay
 
@@ -33,18 +31,18 @@ class Adamax(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay))
 
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros(p.shape, dtype=p.dtype)
-            state["exp_inf"] = np.zeros(p.shape, dtype=p.dtype)
+            state["exp_avg"] = np.zeros(theta.shape, dtype=theta.dtype)
+            state["exp_inf"] = np.zeros(theta.shape, dtype=theta.dtype)
         state["step"] += 1
-        grad = _weight_decay(p, grad, group)
+        grad = _weight_decay(theta, grad, group)
         m, u = state["exp_avg"], state["exp_inf"]
         m *= beta1
         m += (1 - beta1) * grad
         u *= beta2
         np.maximum(u, np.abs(grad) + group["eps"], out=u)
-        p -= (group["lr"] / (1 - beta1 ** state["step"])) * (m / u)
+        theta -= (group["lr"] / (1 - beta1 ** state["step"])) * (m / u)

@@ -7,8 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor
-
 from .adam import _check_adam_hyperparameters, _moments
 from .optimizer import Optimizer, _check, _weight_decay
 
@@ -38,12 +36,12 @@ class NAdam(Optimizer):
                                       weight_decay=weight_decay, momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
         psi, lr = group["momentum_decay"], group["lr"]
-        grad = _weight_decay(p, grad, group)
-        m, v, t = _moments(p, grad, state, group)
+        grad = _weight_decay(theta, grad, group)
+        m, v, t = _moments(theta, grad, state, group)
         mu = beta1 * (1 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
         state["mu_product"] = state.get("mu_product", 1.0) * mu  # mu_1 ... mu_t
@@ -51,5 +49,5 @@ class NAdam(Optimizer):
         denom = v / (1 - beta2 ** t)  # sqrt(v / (1 - beta2^t)) + eps
         np.sqrt(denom, out=denom)
         denom += group["eps"]
-        p -= (lr * (1 - mu) / (1 - mu_product)) * (grad / denom)
-        p -= (lr * mu_next / (1 - mu_product * mu_next)) * (m / denom)
+        theta -= (lr * (1 - mu) / (1 - mu_product)) * (grad / denom)
+        theta -= (lr * mu_next / (1 - mu_product * mu_next)) * (m / denom)

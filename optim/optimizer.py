@@ -2,10 +2,11 @@
 `params` and its hyperparameters, so that groups can have different learning rates), and each
 parameter has a state dict (step count, moment estimates) kept in `optimizer.state[p]`.
 
-Subclasses compute their state with plain NumPy arrays on `p.grad.data` (no graph, no tensor
-allocations), in place where they can, and write the parameter in place inside `no_grad()`
-(the tensor's `p -= step`, or Adam's one compiled pass), bumping its version counter (a graph
-that saved the old value then refuses to backward). State arrays are C-ordered.
+Subclasses implement `_update` on plain NumPy arrays, the parameter's and its gradient's (no
+graph, no tensor machinery), and change their state and the parameter in place (`theta -=
+step`, `out=`, or Adam's one compiled pass; never `theta = ...`). `step` then bumps each
+updated parameter's version counter once (a graph that saved the old value refuses to
+backward). State arrays are C-ordered.
 """
 
 from __future__ import annotations
@@ -101,16 +102,18 @@ class Optimizer:
         if closure is not None:
             with ag.enable_grad():
                 loss = closure()
-        with ag.no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if p.grad is not None:
-                        self._update(p, p.grad.data, self.state[p], group)
+        state = self.state
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is not None:
+                    self._update(p.data, grad.data, state[p], group)
+                    p._version[0] += 1  # changed in place: a graph that saved p must not run
         return loss
 
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        """Apply this algorithm's rule to one parameter (called inside `no_grad`)."""
+        """Apply this algorithm's rule to one parameter's array `theta`, in place."""
         raise NotImplementedError
 
     # ---- saving and resuming ---------------------------------------------------------------
@@ -186,13 +189,13 @@ def _check(name: str, value: float, low: float = 0.0, high: float | None = None,
         raise ValueError(f"invalid {name}: {value} (must be >= {low}{bound})")
 
 
-def _weight_decay(p: Tensor, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:
+def _weight_decay(theta: np.ndarray, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:
     """L2 penalty, g + weight_decay * theta; or, with decoupled_weight_decay (AdamW's way),
-    theta <- theta * (1 - lr * weight_decay) with g unchanged."""
+    theta <- theta * (1 - lr * weight_decay) in place with g unchanged."""
     decay = group["weight_decay"]
     if decay == 0:
         return grad
     if group.get("decoupled_weight_decay"):
-        p *= 1 - group["lr"] * decay
+        theta *= 1 - group["lr"] * decay
         return grad
-    return grad + decay * p.data
+    return grad + decay * theta

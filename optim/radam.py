@@ -8,8 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor
-
 from .adam import _check_adam_hyperparameters, _moments
 from .optimizer import Optimizer, _weight_decay
 
@@ -44,11 +42,11 @@ class RAdam(Optimizer):
                                       weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
-        grad = _weight_decay(p, grad, group)
-        m, v, t = _moments(p, grad, state, group)
+        grad = _weight_decay(theta, grad, group)
+        m, v, t = _moments(theta, grad, state, group)
         lr_hat = group["lr"] / (1 - beta1 ** t)  # lr * m_hat = lr_hat * m
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
@@ -57,6 +55,6 @@ class RAdam(Optimizer):
                           / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
             denom = np.sqrt(v)  # l = sqrt(1 - beta2^t) / denom
             denom += group["eps"]
-            p -= (lr_hat * r * math.sqrt(1 - beta2 ** t)) * (m / denom)
+            theta -= (lr_hat * r * math.sqrt(1 - beta2 ** t)) * (m / denom)
         else:
-            p -= lr_hat * m
+            theta -= lr_hat * m

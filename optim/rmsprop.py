@@ -7,8 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor
-
 from .optimizer import Optimizer, _check, _weight_decay
 
 
@@ -44,18 +42,18 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered))
 
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         alpha, momentum = group["alpha"], group["momentum"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = np.zeros(p.shape, dtype=p.dtype)
+            state["square_avg"] = np.zeros(theta.shape, dtype=theta.dtype)
             if momentum > 0:
-                state["momentum_buffer"] = np.zeros(p.shape, dtype=p.dtype)
+                state["momentum_buffer"] = np.zeros(theta.shape, dtype=theta.dtype)
             if group["centered"]:
-                state["grad_avg"] = np.zeros(p.shape, dtype=p.dtype)
+                state["grad_avg"] = np.zeros(theta.shape, dtype=theta.dtype)
         state["step"] += 1
-        grad = _weight_decay(p, grad, group)
+        grad = _weight_decay(theta, grad, group)
         square_avg = state["square_avg"]
         square_avg *= alpha
         square_avg += (1 - alpha) * grad * grad
@@ -71,6 +69,6 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= momentum
             buf += grad / denom
-            p -= group["lr"] * buf
+            theta -= group["lr"] * buf
         else:
-            p -= group["lr"] * (grad / denom)
+            theta -= group["lr"] * (grad / denom)

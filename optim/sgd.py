@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-
-from autograd import Tensor
-from autograd.compile import replayed
 
 from .optimizer import Optimizer, _check, _weight_decay
 
@@ -38,33 +35,16 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
-    @replayed  # ag.compile replays the call: plain NumPy on persistent state
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a gradient; without momentum and weight decay as
-        the plain `theta -= lr * g` on the arrays (the per-parameter Python of the general
-        rule would cost a tiny model's step several times its arithmetic)."""
-        if closure is not None or any(g["momentum"] or g["weight_decay"]
-                                      for g in self.param_groups):
-            return super().step(closure)
-        for group in self.param_groups:
-            lr = group["lr"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is not None:  # as p -= lr * grad under no_grad: update, version bump
-                    np.subtract(p.data, lr * grad.data, out=p.data)
-                    p._version[0] += 1
-        return None
-
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any],
+    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        momentum, dampening = group["momentum"], group["dampening"]
-        grad = _weight_decay(p, grad, group)
+        momentum = group["momentum"]
+        grad = _weight_decay(theta, grad, group)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = grad.copy()
             else:
                 buf *= momentum
-                buf += (1 - dampening) * grad
+                buf += (1 - group["dampening"]) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
-        p -= group["lr"] * grad
+        theta -= group["lr"] * grad

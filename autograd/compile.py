@@ -304,6 +304,8 @@ class Tape:
         self._output = output
         self._objects = recorder.objects
         self.leaves = list(recorder.leaves)
+        self._carried = [(leaf, direct, summed) for leaf, pairs in recorder.leaves.items()
+                         for direct, summed in pairs]
 
     def valid(self) -> bool:
         """False once a tensor the tape reads has been given a new array (`t.data = ...`)."""
@@ -317,6 +319,10 @@ class Tape:
         for where, buffer in self._inputs:
             value = args[where] if type(where) is int else kwargs[where]
             np.copyto(buffer, value.data if isinstance(value, Tensor) else value)
+        for leaf, direct, summed in self._carried:  # a gradient the last replay gave a leaf,
+            if leaf._grad is direct:  # in a buffer the walk overwrites, that the step adds to
+                np.copyto(summed.data, direct.data)
+                leaf._grad = summed
         for run in self._runs:
             run()
         return self._output()
@@ -360,8 +366,8 @@ class _Recorder:
         self.persistent: dict[int, tuple] = {}  # tensors read that the tape did not make
         self.swapped: list = []  # (tensor, traced view, plain array) to restore at the end
         self.nodes: dict = {}  # id -> node, for the nodes recorded in the step
-        self.kept: list = []
-        self.leaves: dict = {}  # leaf -> the .grad tensors its replay assigns
+        self.leaves: dict = {}  # leaf -> the (direct, summed) .grad tensors its entries assign
+        self.changed: set = set()  # ids of the tensors changed in place in the step
         self.objects: dict[int, Any] = {}  # objects whose methods are replayed (optimizers)
         self.op = "step"  # what the entries being recorded belong to
         self.where = "?"
@@ -682,6 +688,11 @@ class _Recorder:
         if direct is None:
             leaf._grad = previous
             return
+        if previous is not None and id(previous) in self.changed:
+            raise CompileError(
+                f"ag.compile: the .grad of a tensor of shape {leaf.shape} was changed in place "
+                f"before backward (at {self.where}); a replay adds to the gradient the previous "
+                "replay left, not to this tensor. Set .grad to None, or call zero_grad()")
         plain = direct.data.view(np.ndarray)
         summed = Tensor._make(np.empty_like(plain), False, None, 0)
         total = summed.data
@@ -701,8 +712,22 @@ class _Recorder:
             summed.data = total.view(_Traced)
             self._untraced(summed)
         self._add(f"grad{list(leaf.shape)}", [plain], [], run)
-        self.leaves.setdefault(leaf, set()).update((id(direct), id(summed)))
-        self.kept.extend((direct, summed))
+        self.leaves.setdefault(leaf, []).append((direct, summed))
+
+    def grad_assigned(self, tensor: Any, value: Any) -> None:
+        """`t.grad = None` in the step: an entry that forgets the gradient on replay too."""
+        if value is not None:
+            raise CompileError(
+                f"ag.compile: a tensor assigned to the .grad of a tensor of shape {tensor.shape} "
+                f"inside the compiled function (at {_user_line()}) cannot be captured; set .grad "
+                "to None, or call zero_grad()")
+
+        def forget() -> None:
+            tensor._grad = None
+        op, where = self.op, self.where
+        self.op, self.where = "grad", _user_line()
+        self._add(f"reset{list(tensor.shape)}", [], [], forget)
+        self.op, self.where = op, where
 
     def in_place(self, in_place: Callable, tensor: Any, name: str, value: Any,
                  update: Callable, recorded: Callable) -> Any:
@@ -714,6 +739,7 @@ class _Recorder:
                 f"(at {_user_line()}) cannot be captured; write it out of place, or under "
                 "no_grad() when it is not to be differentiated")
         self._traced_tensor(tensor)
+        self.changed.add(id(tensor))
         if isinstance(value, Tensor):
             self._traced_tensor(value)
         op, where = self.op, self.where
@@ -780,20 +806,6 @@ class _Recorder:
         for tensor, traced, plain in reversed(self.swapped):
             if tensor.data is traced:
                 tensor.data = plain
-
-    def finish(self) -> None:
-        """A leaf whose .grad the step set to None after backward gets it reset on replay
-        too; any other .grad assignment is refused."""
-        for leaf, grads in self.leaves.items():
-            if leaf._grad is None:
-                def reset(leaf: Any = leaf) -> None:
-                    leaf._grad = None
-                self.op = "grad"
-                self._add(f"reset{list(leaf.shape)}", [], [], reset)
-            elif id(leaf._grad) not in grads:
-                raise CompileError(f"ag.compile: the .grad of a tensor of shape {leaf.shape} "
-                                   "was assigned directly inside the step; use "
-                                   "optimizer.zero_grad() or set it to None")
 
 
 def _guard(array: np.ndarray, flag: bool, message: str) -> None:
@@ -895,7 +907,6 @@ class Compiled:
         finally:
             _capture.recorder = _capture.tape = None
             recorder.restore()
-        recorder.finish()
         output = _mirror(result, recorder)
         return output(), Tape(recorder, inputs, output)
 

@@ -111,6 +111,8 @@ class Tensor:
             if value.shape != self.shape or value.dtype != self.dtype:
                 raise ValueError(f"grad: assigned grad of shape {value.shape} {value.dtype} to "
                                  f"a tensor of shape {self.shape} {self.dtype}; they must match")
+        if _capture.recorder is not None:  # ag.compile: an assignment the replay repeats
+            _capture.recorder.grad_assigned(self, value)
         self._grad = value
 
     @property

@@ -14,6 +14,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from autograd.compile import replayed
 from autograd.tensor import HookHandle
 
 
@@ -267,6 +268,7 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
+    @replayed  # ag.compile replays the call: it sets the gradients the replay finds
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradients (set them to None, or to zeros in place)."""
         for param in self.parameters():

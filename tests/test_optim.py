@@ -3,6 +3,7 @@ rules: Adam's bias-correction form, RMSprop's eps outside the square root, ...),
 data model: groups, zero_grad, closures, validation and exact resumption from a state dict."""
 
 import copy
+import functools
 import math
 
 import numpy as np
@@ -314,14 +315,19 @@ def test_step_with_closure_returns_the_loss_and_trains():
     assert last < 1e-6 < first
 
 
-@pytest.mark.parametrize("make", [optim.SGD, optim.Adam, optim.AdamW])
+@pytest.mark.parametrize("make", [
+    optim.SGD, functools.partial(optim.SGD, momentum=0.9), optim.Adam, optim.AdamW,
+    optim.RMSprop, optim.Adagrad, optim.Adadelta, optim.Adamax, optim.NAdam, optim.RAdam])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_step_bumps_the_parameter_version(make, dtype):
+    """Once per step and parameter (Optimizer.step does it for every algorithm)."""
     p = nn.Parameter(np.ones(2, dtype))
     out = (p * p).sum()
     opt = make([p], lr=0.1)
     p.grad = ag.tensor(np.ones(2, dtype))
+    version = p._version[0]
     opt.step()
+    assert p._version[0] == version + 1
     with pytest.raises(RuntimeError, match="in place"):
         out.backward()
 

@@ -148,20 +148,29 @@ def _on_scalars(ufunc: np.ufunc, inputs: list, out: np.ndarray) -> Callable | No
     op = _EXACT.get(ufunc)
     if op is None or out.dtype.kind not in "biuf":
         return None
-    a = inputs[0]
     if len(inputs) == 1:
-        def run() -> None:
-            out[()] = op(a[()])
-    elif isinstance(b := inputs[1], np.ndarray) and isinstance(a, np.ndarray):
-        def run() -> None:
-            out[()] = op(a[()], b[()])
-    elif isinstance(a, np.ndarray):
-        def run() -> None:
-            out[()] = op(a[()], b)
-    else:
-        def run() -> None:
-            out[()] = op(a, b[()])
-    return run
+        return functools.partial(_scalar_unary, op, inputs[0], out)
+    a, b = inputs
+    both = isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+    kind = _scalar_binary if both else _scalar_left if isinstance(a, np.ndarray) else \
+        _scalar_right
+    return functools.partial(kind, op, a, b, out)
+
+
+def _scalar_unary(op: Callable, a: np.ndarray, out: np.ndarray) -> None:
+    out[()] = op(a[()])
+
+
+def _scalar_binary(op: Callable, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    out[()] = op(a[()], b[()])
+
+
+def _scalar_left(op: Callable, a: np.ndarray, b: Any, out: np.ndarray) -> None:
+    out[()] = op(a[()], b)
+
+
+def _scalar_right(op: Callable, a: Any, b: np.ndarray, out: np.ndarray) -> None:
+    out[()] = op(a, b[()])
 
 
 def _serial(inputs: list) -> bool:

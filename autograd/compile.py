@@ -584,6 +584,7 @@ class _Recorder:
             self.known[id(data)] = data
             self.persistent[id(tensor)] = (tensor, data)
         traced = data.view(_Traced)
+        self.known[id(traced)] = traced
         tensor.data = traced
         self.swapped.append((tensor, traced, data))
 

@@ -65,6 +65,12 @@ def replayed(fn: Callable) -> Callable:
     return wrapper
 
 
+def asarray(value: Any) -> np.ndarray:
+    """np.asarray, except that an array computed in a step being captured stays traced (as a
+    plain array the NumPy calls on it would not be recorded, and replays would reuse them)."""
+    return value if type(value) is _Traced else np.asarray(value)
+
+
 # ---- small helpers --------------------------------------------------------------------------
 @functools.cache
 def _tensor() -> type:
@@ -479,7 +485,8 @@ class _Recorder:
         else:
             run = functools.partial(call, *inputs, **kwargs)
         self._add(name, inputs, list(outs), run)
-        if given is not None:
+        if given is not None:  # traced, so that `plain &= traced` goes on being recorded
+            given = tuple(o if type(o) is _Traced else o.view(_Traced) for o in given)
             return given[0] if len(given) == 1 else given
         if method == "at":
             return None
@@ -645,6 +652,8 @@ class _Recorder:
                                "higher-order rules mix recorded ops with NumPy on saved values. "
                                "Run double backward eagerly.")
         leaves = self._graph_leaves(roots)
+        for seed in seeds:  # traced, so that the rules' NumPy calls on it are recorded
+            self._traced_tensor(seed)
         hidden = {}
         if capture is None:
             for leaf in leaves:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .compile import _capture  # ag.compile's hooks
+from .compile import _capture, asarray  # ag.compile's hooks
 from .grad_mode import _mode
 
 
@@ -16,7 +16,7 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, Tensor):
         array = data.data
     elif isinstance(data, (np.ndarray, np.generic)):
-        array = np.asarray(data)
+        array = asarray(data)
     else:
         array = np.asarray(data)
         if dtype is None and array.dtype == np.float64:

@@ -15,7 +15,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor, ops
-from autograd.compile import replayed
+from autograd.compile import asarray, replayed
 from autograd.random import get_generator
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -126,7 +126,7 @@ def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
     if values.size and values.max() >= num_classes:
         raise ValueError(f"one_hot(): label {values.max()} is out of range for "
                          f"num_classes={num_classes}")
-    return Tensor(np.eye(num_classes, dtype=np.int64)[values])
+    return Tensor((values[..., None] == np.arange(num_classes)).astype(np.int64))  # recorded
 
 
 # ---- layers ---------------------------------------------------------------------------------
@@ -243,14 +243,14 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _as_array(value: Any) -> np.ndarray:
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    return value.data if isinstance(value, Tensor) else asarray(value)
 
 
 def _target(target: Any, where: str) -> Any:
     """A target as given if it is a Tensor, else as an array of numbers."""
     if isinstance(target, Tensor):
         return target
-    array = np.asarray(target)
+    array = asarray(target)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{where}(): argument 'target' must be a Tensor or an array of "
                         f"numbers, got {type(target).__name__}")
@@ -314,8 +314,9 @@ def _check_class_targets(scores: Tensor, target: np.ndarray, ignore_index: int) 
                          f"{scores.shape} and target {target.shape}")
     if target.dtype.kind not in "iu":
         raise TypeError(f"class targets must be integers, got dtype {target.dtype}")
-    valid = target[target != ignore_index]
-    if valid.size and (valid.min() < 0 or valid.max() >= scores.shape[1]):
+    out_of_range = (target < 0) | (target >= scores.shape[1])  # no mask: ag.compile replays it
+    if (out_of_range & (target != ignore_index)).any():
+        valid = target[target != ignore_index]
         raise IndexError(f"target values must lie in [0, {scores.shape[1]}) or equal "
                          f"ignore_index={ignore_index}, got [{valid.min()}, {valid.max()}]")
 
@@ -350,7 +351,9 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     if weight is None and counted.all():
         return _reduce(-input[rows, target], reduction)
     safe = np.where(counted, target, 0)
-    w = (np.ones(len(target), input.dtype) if weight is None else weight[safe]) * counted
+    # np.choose(safe, weight) is weight[safe] as a call on `safe`, which ag.compile records
+    w = (np.ones(len(target), input.dtype) if weight is None else np.choose(safe, weight)) \
+        * counted
     losses = -input[rows, safe] * w.astype(input.dtype)
     return losses.sum() / w.sum() if reduction == "mean" else _reduce(losses, reduction)
 
@@ -402,7 +405,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         log_probs = log_probs * weight.astype(input.dtype)
     smooth = -log_probs.sum(axis=1) * counted.astype(input.dtype)
     if reduction == "mean":
-        total = counted.sum() if weight is None else weight[target_array[counted]].sum()
+        total = counted.sum() if weight is None else np.choose(target_array[counted], weight).sum()
         smooth = smooth.sum() / total
     else:
         smooth = _reduce(smooth, reduction)

@@ -543,3 +543,50 @@ def test_a_large_sum_is_recorded():
     inputs = [ag.tensor(rng.standard_normal((300, 300)).astype(np.float32)) for _ in range(3)]
     compiled, eager = _compiled_and_eager(step, inputs)
     assert all(map(_same, compiled, eager)) and len({float(v) for v in eager}) == 3
+
+
+_CLASSES = np.array([[0, 2, 1, 1, 2, 0], [2, 2, 0, 1, 0, 1], [1, 0, 2, 2, 1, 0]])
+_TARGET_CASES = {  # (loss of logits z (6, 3) and a target array t, the targets given in turn)
+    "clip": (lambda z, t: (z * t).clip(-0.5, 0.5).sum(), "float"),
+    "where on ag.tensor(t) > 0": (lambda z, t: ag.where(ag.tensor(t) > 0, z, 0.0).sum(), "float"),
+    "binary_cross_entropy": (lambda z, t: F.binary_cross_entropy(F.sigmoid(z), (t > 0) * 1.0),
+                             "float"),
+    "bce_with_logits": (lambda z, t: F.binary_cross_entropy_with_logits(z, F.sigmoid(
+        ag.tensor(t)).data), "float"),
+    "z[rows, t]": (lambda z, t: z[np.arange(6), t].sum(), "class"),
+    "one_hot": (lambda z, t: (z * F.one_hot(ag.tensor(t), 3)).sum(), "class"),
+    "nll_loss": (lambda z, t: F.nll_loss(F.log_softmax(z), t), "class"),
+    "cross_entropy weight": (lambda z, t: F.cross_entropy(z, t, weight=np.array(
+        [1.0, 2.0, 0.5], z.dtype)), "class"),
+    "cross_entropy label_smoothing": (lambda z, t: F.cross_entropy(z, t, label_smoothing=0.1),
+                                      "class"),
+    "cross_entropy ignore_index": (lambda z, t: F.cross_entropy(z, np.where(
+        np.arange(6) == 0, -1, t), ignore_index=-1), "class"),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", list(_TARGET_CASES))
+def test_rules_and_losses_follow_each_new_target(case, dtype):
+    """Rules and losses that index a plain array by the step's values, or take them through
+    np.asarray, or write them into a plain array (np.ones(...) &= mask): each replay computes
+    the loss and gradient of its own target, as eager does (they replayed the capture's)."""
+    loss, kind = _TARGET_CASES[case]
+    rng = np.random.default_rng(7)
+    targets = list(_CLASSES) if kind == "class" else [
+        rng.standard_normal((6, 3)).astype(dtype) for _ in range(3)]
+    results = []
+    for run in (ag.compile, lambda f: f):
+        w = ag.tensor(np.linspace(-1, 1, 12, dtype=dtype).reshape(4, 3), requires_grad=True)
+        x = ag.tensor(np.linspace(-2, 3, 24, dtype=dtype).reshape(6, 4))
+
+        def step(t, w=w, x=x):
+            w.grad = None
+            out = loss(x @ w, t)
+            out.backward()
+            return out
+        step = run(step)
+        results.append([(step(t).data.copy(), w.grad.data.copy()) for t in targets])
+    (compiled, eager) = results
+    assert all(_same(a, b) and _same(g, h) for (a, g), (b, h) in zip(compiled, eager))
+    assert len({float(v) for v, _ in eager}) == 3

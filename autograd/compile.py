@@ -202,6 +202,8 @@ class _Traced(np.ndarray):
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         tape = _capture.tape
         if tape is not None:
+            if any(isinstance(a, _tensor()) for a in inputs):
+                return NotImplemented  # `traced * tensor`: the tensor's op, as eagerly
             return tape.ufunc(ufunc, method, inputs, kwargs)
         out = kwargs.get("out")
         if out is not None:
@@ -213,6 +215,8 @@ class _Traced(np.ndarray):
                            kwargs: dict) -> Any:
         tape = _capture.tape
         if tape is not None:
+            if any(issubclass(t, _tensor()) for t in types):
+                return NotImplemented
             return tape.function(func, args, kwargs)
         return func._implementation(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
 

@@ -590,3 +590,22 @@ def test_rules_and_losses_follow_each_new_target(case, dtype):
     (compiled, eager) = results
     assert all(_same(a, b) and _same(g, h) for (a, g), (b, h) in zip(compiled, eager))
     assert len({float(v) for v, _ in eager}) == 3
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_array_input_meets_a_tensor_as_eagerly(dtype):
+    """`x @ w`, `np.where(x > 0, w, 0)` with x an array input: the tensor's op, recorded (they
+    raised at capture that np.asarray took the tensor out of the tape)."""
+    w = ag.tensor(np.linspace(-1, 1, 3, dtype=dtype), requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        loss = (np.where(x > 0, w, 0.0) * x).sum() + x @ w
+        loss.backward()
+        return loss
+    rng = np.random.default_rng(8)
+    inputs = [rng.standard_normal(3).astype(dtype) for _ in range(3)]
+    compiled = ag.compile(step)
+    results = [[(f(x).data.copy(), w.grad.data.copy()) for x in inputs] for f in (compiled, step)]
+    assert all(_same(a, b) and _same(g, h) for (a, g), (b, h) in zip(*results))
+    assert len({float(v) for v, _ in results[1]}) == 3

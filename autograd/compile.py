@@ -323,13 +323,18 @@ class Tape:
         self._output = output
         self._objects = recorder.objects
         self.leaves = list(recorder.leaves)
+        self._modes = list(recorder.modes.values())
         self._carried = [(leaf, direct, summed) for leaf, pairs in recorder.leaves.items()
                          for direct, summed in pairs]
 
     def valid(self) -> bool:
-        """False once a tensor the tape reads has been given a new array (`t.data = ...`)."""
+        """False once a tensor the tape reads has been given a new array (`t.data = ...`), or
+        a module the step called has been switched between train() and eval()."""
         for tensor, array in self._persistent:
             if tensor.data is not array:
+                return False
+        for module, training in self._modes:
+            if module.training is not training:
                 return False
         return True
 
@@ -388,6 +393,7 @@ class _Recorder:
         self.leaves: dict = {}  # leaf -> the (direct, summed) .grad tensors its entries assign
         self.changed: set = set()  # ids of the tensors changed in place in the step
         self.objects: dict[int, Any] = {}  # objects whose methods are replayed (optimizers)
+        self.modes: dict[int, tuple] = {}  # id -> (module, its training flag when called)
         self.op = "step"  # what the entries being recorded belong to
         self.where = "?"
 
@@ -630,6 +636,10 @@ class _Recorder:
             _capture.recorder = _capture.tape = self
 
     # ---- hooks ------------------------------------------------------------------------------
+    def module(self, module: Any) -> None:
+        """A module called in the step: the tape holds while its training flag is the same."""
+        self.modes.setdefault(id(module), (module, module.training))
+
     def apply(self, cls: type, args: tuple) -> Any:
         Tensor = _tensor()
         args = tuple([self._traced_operand(a) for a in args])
@@ -887,7 +897,8 @@ class Compiled:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         key = (tuple([_key(a) for a in args]) if args else (),
-               tuple(sorted([(k, _key(v)) for k, v in kwargs.items()])) if kwargs else ())
+               tuple(sorted([(k, _key(v)) for k, v in kwargs.items()])) if kwargs else (),
+               _mode.enabled)  # under no_grad() the step builds no graph: another tape
         tape = self.tapes.get(key)
         if tape is None or not tape.valid():
             output, self.tape = self._capture(args, kwargs)

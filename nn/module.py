@@ -14,7 +14,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from autograd.compile import replayed
+from autograd.compile import _capture, replayed
 from autograd.tensor import HookHandle
 
 
@@ -87,6 +87,8 @@ class Module:
     _forward_hooks: list | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _capture.recorder is not None:  # ag.compile: its tape holds for this training mode
+            _capture.recorder.module(self)
         if self._forward_pre_hooks is None and self._forward_hooks is None:
             return self.forward(*args, **kwargs)
         for hook in tuple(self._forward_pre_hooks or ()):

@@ -609,3 +609,39 @@ def test_an_array_input_meets_a_tensor_as_eagerly(dtype):
     results = [[(f(x).data.copy(), w.grad.data.copy()) for x in inputs] for f in (compiled, step)]
     assert all(_same(a, b) and _same(g, h) for (a, g), (b, h) in zip(*results))
     assert len({float(v) for v, _ in results[1]}) == 3
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_train_and_eval_between_calls_as_eagerly(dtype):
+    """model.eval() / model.train() between calls: the step runs in the mode the model is in
+    (a replay ran the capture's: dropout active and batch statistics after eval())."""
+    def run(compiled):
+        ag.manual_seed(4)
+        model = nn.Sequential(nn.Linear(3, 6, dtype=dtype), nn.BatchNorm1d(6, dtype=dtype),
+                              nn.Dropout(0.5), nn.Linear(6, 2, dtype=dtype))
+
+        def step(x):
+            return model(x).sum()
+        step = ag.compile(step) if compiled else step
+        rng = np.random.default_rng(9)
+        results = []
+        for i in range(6):
+            model.train(i % 3 != 1)
+            results.append(step(ag.tensor(rng.standard_normal((4, 3)).astype(dtype))).data)
+        return results + [v.copy() for v in model.state_dict().values()]
+    assert all(map(_same, run(True), run(False)))
+
+
+def test_a_step_under_no_grad_runs_as_eagerly():
+    """Called under no_grad() the step builds no graph, so its backward raises as eagerly (a
+    replay of the tape captured with grad gave the gradient)."""
+    w = ag.tensor(np.ones(2, np.float32), requires_grad=True)
+
+    def step(x):
+        loss = (w * x).sum()
+        loss.backward()
+        return loss
+    compiled = ag.compile(step)
+    compiled(ag.tensor(np.ones(2, np.float32)))
+    with ag.no_grad(), pytest.raises(RuntimeError, match="does not require grad"):
+        compiled(ag.tensor(np.ones(2, np.float32)))

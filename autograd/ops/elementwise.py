@@ -92,7 +92,8 @@ class Pow(Primitive):
 def _zero_where(condition: Any, value: Callable[[], Any]) -> Any:
     """value(), with 0 where condition holds. Where it does, the formula meets 0 * inf; NumPy's
     warnings about those elements are silenced, as they are replaced by the limit."""
-    if not np.asanyarray(condition).any():  # asany: ag.compile guards the branch
+    # False: the exponent is a Python number, no array to test; asany: ag.compile guards it
+    if condition is False or not np.asanyarray(condition).any():
         return value()
     with np.errstate(divide="ignore", invalid="ignore"):
         return Where.apply(condition, 0, value())

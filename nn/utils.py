@@ -29,15 +29,15 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     if not grads:
         return ag.tensor(0.0)
     norms = [np.linalg.norm(g.data.ravel(), norm_type) for g in grads]
-    total = np.linalg.norm(np.array(norms), norm_type).astype(grads[0].dtype)
+    total = np.linalg.norm(np.stack(norms), norm_type).astype(grads[0].dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
                            f"gradients is {total}; pass error_if_nonfinite=False to clip anyway")
     scale = max_norm / (total + 1e-6)
-    if scale < 1:
-        with ag.no_grad():
-            for g in grads:
-                g *= g.dtype.type(scale)
+    scale = np.where(scale < 1, scale, 1)  # no branch on the value: ag.compile records it
+    with ag.no_grad():
+        for g in grads:
+            g *= scale.astype(g.dtype)  # times 1 when not clipping: the same numbers
     return ag.tensor(total)
 
 

@@ -645,3 +645,20 @@ def test_a_step_under_no_grad_runs_as_eagerly():
     compiled(ag.tensor(np.ones(2, np.float32)))
     with ag.no_grad(), pytest.raises(RuntimeError, match="does not require grad"):
         compiled(ag.tensor(np.ones(2, np.float32)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clip_grad_norm_in_the_step(dtype):
+    """clip_grad_norm_ inside the step, on steps that clip and steps that do not (it raised at
+    capture: its branch and np.array of the norms took values out of the tape)."""
+    w = ag.tensor(np.linspace(-1, 1, 3, dtype=dtype), requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        (w * x).sum().backward()
+        return nn.utils.clip_grad_norm_([w], 1.0)
+    inputs = [ag.tensor(np.array(v, dtype)) for v in ([0.1, 0.2, 0.3], [3, -4, 5], [0.5, 0, 0])]
+    compiled = ag.compile(step)
+    results = [[(f(x).data.copy(), w.grad.data.copy()) for x in inputs] for f in (compiled, step)]
+    assert all(_same(a, b) and _same(g, h) for (a, g), (b, h) in zip(*results))
+    assert _same(results[1][0][1], inputs[0].data) and not _same(results[1][1][1], inputs[1].data)

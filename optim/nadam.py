@@ -46,8 +46,6 @@ class NAdam(Optimizer):
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
         state["mu_product"] = state.get("mu_product", 1.0) * mu  # mu_1 ... mu_t
         mu_product = state["mu_product"]
-        denom = v / (1 - beta2 ** t)  # sqrt(v / (1 - beta2^t)) + eps
-        np.sqrt(denom, out=denom)
-        denom += group["eps"]
+        denom = np.sqrt(v / (1 - beta2 ** t)) + group["eps"]  # not in place: 0-d gives scalars
         theta -= (lr * (1 - mu) / (1 - mu_product)) * (grad / denom)
         theta -= (lr * mu_next / (1 - mu_product * mu_next)) * (m / denom)

@@ -467,3 +467,17 @@ def test_new_optimizers_have_pytorchs_defaults():
     assert optim.Adamax(p).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
                                             weight_decay=0)
     assert optim.Adadelta(p).defaults == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nadam_steps_a_0d_parameter_as_a_1_element_one(dtype):
+    """A 0-d parameter (a scalar model): NAdam's step raised 'return arrays must be of
+    ArrayType' (its np.sqrt(..., out=) got a NumPy scalar)."""
+    params = [ag.tensor(np.array(v, dtype), requires_grad=True) for v in (1.5, [1.5])]
+    for p in params:
+        opt = optim.NAdam([p], lr=0.1)
+        for _ in range(3):
+            opt.zero_grad()
+            (p * p).sum().backward()
+            opt.step()
+    assert params[0].shape == () and params[0].data.tobytes() == params[1].data.tobytes()

@@ -323,18 +323,22 @@ class Tape:
         self._output = output
         self._objects = recorder.objects
         self.leaves = list(recorder.leaves)
-        self._modes = list(recorder.modes.values())
+        self._settings = [(m, _module_settings, _module_settings(m))
+                          for m in recorder.modules.values()]
+        self._settings += [(t, _tensor_settings, _tensor_settings(t)) for t, _ in self._persistent]
         self._carried = [(leaf, direct, summed) for leaf, pairs in recorder.leaves.items()
                          for direct, summed in pairs]
 
     def valid(self) -> bool:
         """False once a tensor the tape reads has been given a new array (`t.data = ...`), or
-        a module the step called has been switched between train() and eval()."""
+        a setting that decides the step's calls changed since the capture: a module the step
+        called switched between train() and eval(), given other submodules, parameters or
+        forward hooks; a tensor it reads given requires_grad or a hook."""
         for tensor, array in self._persistent:
             if tensor.data is not array:
                 return False
-        for module, training in self._modes:
-            if module.training is not training:
+        for thing, settings, captured in self._settings:
+            if settings(thing) != captured:
                 return False
         return True
 
@@ -393,7 +397,7 @@ class _Recorder:
         self.leaves: dict = {}  # leaf -> the (direct, summed) .grad tensors its entries assign
         self.changed: set = set()  # ids of the tensors changed in place in the step
         self.objects: dict[int, Any] = {}  # objects whose methods are replayed (optimizers)
-        self.modes: dict[int, tuple] = {}  # id -> (module, its training flag when called)
+        self.modules: dict[int, Any] = {}  # id -> a module the step called
         self.op = "step"  # what the entries being recorded belong to
         self.where = "?"
 
@@ -637,8 +641,8 @@ class _Recorder:
 
     # ---- hooks ------------------------------------------------------------------------------
     def module(self, module: Any) -> None:
-        """A module called in the step: the tape holds while its training flag is the same."""
-        self.modes.setdefault(id(module), (module, module.training))
+        """A module called in the step: the tape holds while its settings are the same."""
+        self.modules[id(module)] = module
 
     def apply(self, cls: type, args: tuple) -> Any:
         Tensor = _tensor()
@@ -844,6 +848,19 @@ class _Recorder:
 def _guard(array: np.ndarray, flag: bool, message: str) -> None:
     if bool(array) is not flag:
         raise CompileError(message)
+
+
+def _module_settings(module: Any) -> tuple:
+    """What decides a module's calls besides its inputs (compared by identity)."""
+    return (module.training, *map(id, module._modules.values()),
+            *map(id, module._parameters.values()), *map(id, module._forward_pre_hooks or ()),
+            None, *map(id, module._forward_hooks or ()))
+
+
+def _tensor_settings(tensor: Any) -> tuple:
+    from .engine import _post_accumulate_hooks
+    return (tensor._requires_grad, *map(id, tensor._hooks or ()),
+            id(tensor) in _post_accumulate_hooks)
 
 
 def _bump(version: list) -> None:

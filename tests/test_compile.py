@@ -662,3 +662,48 @@ def test_clip_grad_norm_in_the_step(dtype):
     results = [[(f(x).data.copy(), w.grad.data.copy()) for x in inputs] for f in (compiled, step)]
     assert all(_same(a, b) and _same(g, h) for (a, g), (b, h) in zip(*results))
     assert _same(results[1][0][1], inputs[0].data) and not _same(results[1][1][1], inputs[1].data)
+
+
+def _changed_between_calls(change):
+    """A small model's compiled and eager losses and weights over 5 steps, with change(model)
+    after the second step."""
+    def run(compiled):
+        ag.manual_seed(5)
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        step = ag.compile(step) if compiled else step
+        rng = np.random.default_rng(10)
+        results = []
+        for i in range(5):
+            results.append(step(ag.tensor(rng.standard_normal((5, 3)).astype(np.float32))).data)
+            if i == 1:
+                change(model)
+        return results + [p.data.copy() for p in model.parameters()]
+    return run(True), run(False)
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: m[0].requires_grad_(False),
+    lambda m: m[1].register_forward_hook(lambda module, args, out: out * 2),
+    lambda m: m[1].register_forward_pre_hook(lambda module, args: (args[0] * 2,)),
+    lambda m: setattr(m, "1", nn.ReLU()),
+], ids=["requires_grad_(False)", "forward hook", "forward pre-hook", "a submodule replaced"])
+def test_settings_changed_between_calls_as_eagerly(change):
+    """A layer frozen, a forward hook added, a submodule replaced after the capture: the next
+    call captures again (the replays ran the old graph: the frozen layer kept training)."""
+    compiled, eager = _changed_between_calls(change)
+    assert all(map(_same, compiled, eager))
+
+
+def test_a_hook_added_after_the_capture_raises():
+    """A gradient hook registered between calls: the next call captures again, which raises
+    (a replay silently skipped the hook)."""
+    with pytest.raises(CompileError, match="hook"):
+        _changed_between_calls(lambda m: m[0].weight.register_hook(lambda g: g * 0))

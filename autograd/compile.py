@@ -73,6 +73,12 @@ def asarray(value: Any) -> np.ndarray:
 
 # ---- small helpers --------------------------------------------------------------------------
 @functools.cache
+def _post_accumulate_hooks() -> dict:
+    from .engine import _post_accumulate_hooks  # imported late: engine.py imports this module
+    return _post_accumulate_hooks
+
+
+@functools.cache
 def _tensor() -> type:
     from .tensor import Tensor  # imported late: tensor.py imports this module
     return Tensor
@@ -202,8 +208,10 @@ class _Traced(np.ndarray):
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         tape = _capture.tape
         if tape is not None:
-            if any(isinstance(a, _tensor()) for a in inputs):
-                return NotImplemented  # `traced * tensor`: the tensor's op, as eagerly
+            Tensor = _tensor()
+            for a in inputs:
+                if isinstance(a, Tensor):
+                    return NotImplemented  # `traced * tensor`: the tensor's op, as eagerly
             return tape.ufunc(ufunc, method, inputs, kwargs)
         out = kwargs.get("out")
         if out is not None:
@@ -323,9 +331,10 @@ class Tape:
         self._output = output
         self._objects = recorder.objects
         self.leaves = list(recorder.leaves)
-        self._settings = [(m, _module_settings, _module_settings(m))
-                          for m in recorder.modules.values()]
-        self._settings += [(t, _tensor_settings, _tensor_settings(t)) for t, _ in self._persistent]
+        self._modules = [(m, _module_settings(m)) for m in recorder.modules.values()]
+        hooks = _post_accumulate_hooks()
+        self._reads = [(t, array, t._requires_grad, _hooked(t, hooks))
+                       for t, array in self._persistent]
         self._carried = [(leaf, direct, summed) for leaf, pairs in recorder.leaves.items()
                          for direct, summed in pairs]
 
@@ -334,11 +343,13 @@ class Tape:
         a setting that decides the step's calls changed since the capture: a module the step
         called switched between train() and eval(), given other submodules, parameters or
         forward hooks; a tensor it reads given requires_grad or a hook."""
-        for tensor, array in self._persistent:
-            if tensor.data is not array:
+        hooks = _post_accumulate_hooks()
+        for tensor, array, requires_grad, hooked in self._reads:
+            if tensor.data is not array or tensor._requires_grad is not requires_grad \
+                    or _hooked(tensor, hooks) is not hooked:
                 return False
-        for thing, settings, captured in self._settings:
-            if settings(thing) != captured:
+        for module, settings in self._modules:
+            if _module_settings(module) != settings:
                 return False
         return True
 
@@ -690,8 +701,8 @@ class _Recorder:
         return captured
 
     def _graph_leaves(self, roots: Any) -> list:
-        from .engine import _post_accumulate_hooks
         from .function import Node
+        hooks = _post_accumulate_hooks()
         stack = [r.grad_fn for r in roots if r.grad_fn is not None]
         seen, leaves = set(map(id, stack)), {}
         while stack:
@@ -710,7 +721,7 @@ class _Recorder:
                     if id(target) not in seen:
                         seen.add(id(target))
                         stack.append(target)
-                elif target._hooks or id(target) in _post_accumulate_hooks:
+                elif _hooked(target, hooks):
                     raise CompileError(f"ag.compile: a hook on a tensor of shape "
                                        f"{target.shape} cannot be captured; remove it")
                 else:
@@ -857,10 +868,10 @@ def _module_settings(module: Any) -> tuple:
             None, *map(id, module._forward_hooks or ()))
 
 
-def _tensor_settings(tensor: Any) -> tuple:
-    from .engine import _post_accumulate_hooks
-    return (tensor._requires_grad, *map(id, tensor._hooks or ()),
-            id(tensor) in _post_accumulate_hooks)
+def _hooked(tensor: Any, post_accumulate_hooks: dict) -> bool:
+    """Whether a tensor has hooks (a tape with a hook on its graph cannot be captured)."""
+    return bool(tensor._hooks) or bool(post_accumulate_hooks) and id(tensor) in \
+        post_accumulate_hooks
 
 
 def _bump(version: list) -> None:

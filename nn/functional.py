@@ -308,6 +308,12 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean",
     return _reduce(delta * _quadratic_then_linear(diff, delta), reduction)
 
 
+def _picked(weight: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """weight[classes], written as a NumPy function of `classes`, so that ag.compile records
+    it when the classes are a step's values (indexing a plain array by them is not seen)."""
+    return np.take_along_axis(weight, classes, axis=0)
+
+
 def _check_class_targets(scores: Tensor, target: np.ndarray, ignore_index: int) -> None:
     if scores.ndim != 2 or target.shape != (scores.shape[0],):
         raise ValueError(f"expected input of shape (N, C) and target of shape (N,), got input "
@@ -351,8 +357,7 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     if weight is None and counted.all():
         return _reduce(-input[rows, target], reduction)
     safe = np.where(counted, target, 0)
-    # np.choose(safe, weight) is weight[safe] as a call on `safe`, which ag.compile records
-    w = (np.ones(len(target), input.dtype) if weight is None else np.choose(safe, weight)) \
+    w = (np.ones(len(target), input.dtype) if weight is None else _picked(weight, safe)) \
         * counted
     losses = -input[rows, safe] * w.astype(input.dtype)
     return losses.sum() / w.sum() if reduction == "mean" else _reduce(losses, reduction)
@@ -405,7 +410,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         log_probs = log_probs * weight.astype(input.dtype)
     smooth = -log_probs.sum(axis=1) * counted.astype(input.dtype)
     if reduction == "mean":
-        total = counted.sum() if weight is None else np.choose(target_array[counted], weight).sum()
+        total = counted.sum() if weight is None else _picked(weight, target_array[counted]).sum()
         smooth = smooth.sum() / total
     else:
         smooth = _reduce(smooth, reduction)

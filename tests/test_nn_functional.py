@@ -135,3 +135,26 @@ def test_linear_second_derivative():
     w = tensor(LOGITS[2:4, :3], requires_grad=True)
     b = tensor(LOGITS[4, :2], requires_grad=True)
     assert ag.gradgradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, w, b))
+
+
+@pytest.mark.parametrize("classes", [5, 100])
+def test_class_weights_against_the_weighted_mean_for_any_number_of_classes(classes):
+    """mean reduction with weight w: sum_i w[t_i] * loss_i / sum_i w[t_i], label smoothing off
+    and on (cross_entropy) and on log-probabilities (nll_loss); 100 classes too (NumPy's choose
+    takes at most 64)."""
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((8, classes))
+    target = rng.integers(0, classes, 8)
+    weight = rng.uniform(0.5, 2, classes)
+    losses = ce_reference(logits, target)
+    expected = (weight[target] * losses).sum() / weight[target].sum()
+    got = F.cross_entropy(tensor(logits), target, weight=tensor(weight))
+    assert np.allclose(got.data, expected)
+    log_probs = F.log_softmax(tensor(logits), axis=1)
+    assert np.allclose(F.nll_loss(log_probs, target, weight=tensor(weight)).data, expected)
+    # PyTorch's smoothing: (1 - e) * the weighted loss + e / C * sum_c w_c * (-log p_c), both
+    # over sum_i w[t_i]
+    log_p = log_probs.data
+    spread = -(log_p * weight).sum(axis=1).sum() / weight[target].sum()
+    smoothed = F.cross_entropy(tensor(logits), target, weight=tensor(weight), label_smoothing=0.1)
+    assert np.allclose(smoothed.data, 0.9 * expected + 0.1 / classes * spread)

@@ -99,6 +99,7 @@ class Node:
             values.append(value)
         return tuple(values)
 
+
 def _modified(node: Node, value: Any, version: int) -> RuntimeError:
     return RuntimeError(
         f"{node.name}: an array of shape {value.data.shape} that it saved for backward was "

@@ -730,7 +730,9 @@ class _Recorder:
 
     def _leaf_grad(self, leaf: Any, previous: Any) -> None:
         """The entry that gives `leaf` the gradient the walk computed: as it is, or added to
-        the one the leaf holds at that point of the replay."""
+        the one the leaf holds at that point of the replay. Either way it lands in the buffer
+        that was `.grad` at capture (the walk's, or the sum's), which the rest of the step's
+        calls read."""
         Tensor = _tensor()
         direct = leaf._grad
         if direct is None:
@@ -746,14 +748,15 @@ class _Recorder:
         total = summed.data
         self.known[id(total)] = total
         self._untraced(direct)
+        result, out = (direct, plain) if previous is None else (summed, total)
 
         def run() -> None:
             before = leaf._grad
-            if before is None:
-                leaf._grad = direct
-            else:
-                np.add(before.data, plain, out=total)
-                leaf._grad = summed
+            if before is not None:
+                np.add(before.data, plain, out=out)
+            elif result is summed:
+                np.copyto(total, plain)
+            leaf._grad = result
         leaf._grad = previous
         self._unrecorded(run)
         if leaf._grad is summed:

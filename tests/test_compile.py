@@ -707,3 +707,23 @@ def test_a_hook_added_after_the_capture_raises():
     (a replay silently skipped the hook)."""
     with pytest.raises(CompileError, match="hook"):
         _changed_between_calls(lambda m: m[0].weight.register_hook(lambda g: g * 0))
+
+
+def test_a_gradient_accumulated_across_steps_is_what_the_step_reads_after_backward():
+    """Without zero_grad the gradient grows from step to step; the step's own NumPy on .grad
+    after backward (a manual update) reads the accumulated one, as eagerly (the replays had
+    read the step's own gradient only: the capture's first backward found no .grad)."""
+    def run(compiled):
+        w = ag.tensor(np.array([0.5, -1.0], np.float32), requires_grad=True)
+
+        def step(x):
+            nonlocal w
+            loss = ((w * x).sum() - 1) ** 2
+            loss.backward()
+            with ag.no_grad():
+                w -= 0.01 * w.grad
+            return loss
+        fn = ag.compile(step) if compiled else step
+        x = ag.tensor(np.array([0.3, 0.7], np.float32))
+        return [fn(x).data.copy() for _ in range(6)] + [w.data.copy(), w.grad.data.copy()]
+    assert all(map(_same, run(False), run(True)))

@@ -23,7 +23,7 @@ import operator
 import os
 import sys
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -185,6 +185,9 @@ def _scalar_right(op: Callable, a: Any, b: np.ndarray, out: np.ndarray) -> None:
     out[()] = op(a, b[()])
 
 
+_ON_SCALARS = (_scalar_unary, _scalar_binary, _scalar_left, _scalar_right)
+
+
 def _serial(inputs: list) -> bool:
     """A product that autograd.blas runs on one thread: its replay must too."""
     from . import blas
@@ -325,7 +328,7 @@ class Tape:
 
     def __init__(self, recorder: _Recorder, inputs: list, output: Callable):
         self.entries: list[_Entry] = recorder.entries
-        self._runs = [e.run for e in self.entries]
+        self.once = _computed_once(self.entries, recorder.constants, recorder.handed_out)
         self._inputs = inputs  # (position or keyword, buffer)
         self._persistent = list(recorder.persistent.values())
         self._output = output
@@ -335,8 +338,9 @@ class Tape:
         hooks = _post_accumulate_hooks()
         self._reads = [(t, array, t._requires_grad, _hooked(t, hooks))
                        for t, array in self._persistent]
-        self._carried = [(leaf, direct, summed) for leaf, pairs in recorder.leaves.items()
-                         for direct, summed in pairs]
+        carried = [(leaf, direct, summed) for leaf, pairs in recorder.leaves.items()
+                   for direct, summed in pairs]
+        self._runs = _schedule(self.entries, self.once, carried)
 
     def valid(self) -> bool:
         """False once a tensor the tape reads has been given a new array (`t.data = ...`), or
@@ -358,10 +362,6 @@ class Tape:
         for where, buffer in self._inputs:
             value = args[where] if type(where) is int else kwargs[where]
             np.copyto(buffer, value.data if isinstance(value, Tensor) else value)
-        for leaf, direct, summed in self._carried:  # a gradient the last replay gave a leaf,
-            if leaf._grad is direct:  # in a buffer the walk overwrites, that the step adds to
-                np.copyto(summed.data, direct.data)
-                leaf._grad = summed
         for run in self._runs:
             run()
         return self._output()
@@ -384,13 +384,78 @@ class Tape:
 
         calls = sum(not e.op.startswith(("call", "grad", "version")) and e.name != "guard"
                     for e in self.entries)
-        lines = [f"Tape: {len(self.entries)} operations ({calls} NumPy calls into buffers, "
+        once = f", {len(self.once)} of them run once at capture" if self.once else ""
+        lines = [f"Tape: {len(self.entries)} operations ({calls} NumPy calls into buffers{once}, "
                  f"{len(self.entries) - calls} Python-level), {len(self._inputs)} inputs"]
         for i, e in enumerate(self.entries):
             operands = ", ".join(name(a) for a in e.inputs)
             results = ", ".join(name(a) for a in e.outputs if a is not None) or "-"
-            lines.append(f"{i:4d}  {e.op:<20} {e.name:<16}{operands} -> {results}   {e.where}")
+            mark = "   (once: reads constants only)" if i in self.once else ""
+            lines.append(f"{i:4d}  {e.op:<20} {e.name:<16}{operands} -> {results}   "
+                         f"{e.where}{mark}")
         return "\n".join(lines)
+
+
+def _computed_once(entries: list[_Entry], constants: set[int], handed_out: set[int]) -> set[int]:
+    """The entries a replay skips: ufunc calls on constants alone (the implicit backward seed,
+    and what is computed from it alone, such as seed / n in the gradient of a mean) whose
+    results no other entry writes and the step does not hand out (as a `.grad`, or to a
+    replayed call). Their buffers keep the capture's values, which every replay would
+    compute again."""
+    writes = Counter(id(_root(o)) for e in entries for o in e.outputs
+                     if isinstance(o, np.ndarray))
+    once = set()
+    for i, e in enumerate(entries):
+        arrays = [a for a in _reads(e.run) if isinstance(a, np.ndarray)]
+        if not arrays or any(id(_root(a)) not in constants for a in arrays):
+            continue
+        results = [id(_root(o)) for o in e.outputs]
+        if all(writes[r] == 1 and r not in handed_out for r in results):
+            constants.update(results)
+            once.add(i)
+    return once
+
+
+def _reads(run: Callable) -> tuple:
+    """The operands of a replayed ufunc call or reduction; () for any other entry."""
+    if type(run) is not functools.partial or run.keywords:
+        return ()
+    func, args = run.func, run.args
+    if type(func) is np.ufunc:
+        return args[:func.nin]
+    if func in _ON_SCALARS:  # (op, *operands, out)
+        return args[1:-1]
+    if getattr(func, "__name__", None) == "reduce" and type(func.__self__) is np.ufunc:
+        return args[:1]
+    return ()
+
+
+def _schedule(entries: list[_Entry], once: set[int], carried: list) -> list[Callable]:
+    """What a replay calls, in order: the entries not computed once, and for each leaf
+    gradient the walk's buffer holds, a carry just before the first entry that writes it."""
+    first_write: dict[int, int] = {}
+    for i, e in enumerate(entries):
+        for o in e.outputs:
+            if isinstance(o, np.ndarray):
+                first_write.setdefault(id(_root(o)), i)
+    carries: dict[int, list] = {}
+    for leaf, direct, summed in carried:
+        at = first_write.get(id(_root(direct.data)), 0)
+        carries.setdefault(at, []).append(functools.partial(_carry, leaf, direct, summed))
+    runs = []
+    for i, e in enumerate(entries):
+        runs += carries.get(i, ())
+        if i not in once:
+            runs.append(e.run)
+    return runs
+
+
+def _carry(leaf: Any, direct: Any, summed: Any) -> None:
+    """A gradient the last replay gave a leaf in the walk's buffer, which the step adds to
+    but the walk is about to overwrite: moved to the leaf's sum buffer first."""
+    if leaf._grad is direct:
+        np.copyto(summed.data, direct.data)
+        leaf._grad = summed
 
 
 # ---- the recorder -----------------------------------------------------------------------------
@@ -407,6 +472,8 @@ class _Recorder:
         self.nodes: dict = {}  # id -> node, for the nodes recorded in the step
         self.leaves: dict = {}  # leaf -> the (direct, summed) .grad tensors its entries assign
         self.changed: set = set()  # ids of the tensors changed in place in the step
+        self.constants: set[int] = set()  # ids of arrays that never change (the implicit seed)
+        self.handed_out: set[int] = set()  # ids of buffers the step hands out (a .grad)
         self.objects: dict[int, Any] = {}  # objects whose methods are replayed (optimizers)
         self.modules: dict[int, Any] = {}  # id -> a module the step called
         self.op = "step"  # what the entries being recorded belong to
@@ -651,6 +718,12 @@ class _Recorder:
             _capture.recorder = _capture.tape = self
 
     # ---- hooks ------------------------------------------------------------------------------
+    def constant(self, array: np.ndarray) -> None:
+        """An array the step makes that is the same on every call (the implicit backward seed,
+        ones): the tape's own, and what is computed from it alone is computed once."""
+        self.known[id(array)] = array
+        self.constants.add(id(array))
+
     def module(self, module: Any) -> None:
         """A module called in the step: the tape holds while its settings are the same."""
         self.modules[id(module)] = module
@@ -693,7 +766,11 @@ class _Recorder:
             captured = self._hooks_off(engine._run, roots, seeds, keep_graph, False, capture)
             self.op = "grad"
             if capture is not None:
-                return [None if g is None else self._untraced(g) for g in captured]
+                for g in captured:
+                    if g is not None:
+                        self._untraced(g)
+                        self.handed_out.add(id(_root(g.data)))
+                return captured
             for leaf in leaves:
                 self._leaf_grad(leaf, hidden.get(leaf))
         finally:
@@ -744,6 +821,7 @@ class _Recorder:
                 f"before backward (at {self.where}); a replay adds to the gradient the previous "
                 "replay left, not to this tensor. Set .grad to None, or call zero_grad()")
         plain = direct.data.view(np.ndarray)
+        self.handed_out.add(id(_root(plain)))
         summed = Tensor._make(np.empty_like(plain), False, None, 0)
         total = summed.data
         self.known[id(total)] = total
@@ -807,6 +885,10 @@ class _Recorder:
     def call(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
         Tensor = _tensor()
         args, kwargs = _plain(args), {k: _plain(v) for k, v in kwargs.items()}
+        for value in (*args, *kwargs.values()):  # what the call may change
+            value = value.data if isinstance(value, Tensor) else value
+            if isinstance(value, np.ndarray):
+                self.handed_out.add(id(_root(value)))
         result = self._unrecorded(fn, *args, **kwargs)
         if args and hasattr(args[0], "state_dict") and hasattr(args[0], "load_state_dict"):
             self.objects[id(args[0])] = args[0]

@@ -63,7 +63,10 @@ def _root_gradients(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
             if root.data.size != 1:
                 raise RuntimeError(f"{caller}: the output has shape {root.shape}; gradient can "
                                    "be implied only for a scalar, pass `gradient=`")
-            seeds.append(Tensor._make(np.ones(root.data.shape, root.data.dtype), False, None, 0))
+            ones = np.ones(root.data.shape, root.data.dtype)
+            if _capture.recorder is not None:  # ag.compile: the same on every replay
+                _capture.recorder.constant(ones)
+            seeds.append(Tensor._make(ones, False, None, 0))
             continue
         if not isinstance(g, Tensor):  # a copy: a .grad must not alias the caller's array
             g = Tensor._make(np.array(g, root.dtype), False, None, 0)

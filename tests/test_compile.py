@@ -709,6 +709,67 @@ def test_a_hook_added_after_the_capture_raises():
         _changed_between_calls(lambda m: m[0].weight.register_hook(lambda g: g * 0))
 
 
+def _seed_only_step(where_grad_changes):
+    """A step whose gradient is computed from the backward seed alone ((3 w).mean() gives
+    3 / 4 everywhere), with the gradient changed in place inside or between the steps."""
+    def run(compiled):
+        w = ag.tensor(np.array([0.5, -1.0, 2.0, 4.0], np.float32), requires_grad=True)
+        opt = optim.SGD([w], lr=0.1, momentum=0.5)
+
+        def step():
+            loss = (w * 3).mean()
+            loss.backward()
+            if where_grad_changes == "inside":
+                nn.utils.clip_grad_norm_([w], 0.5)
+            opt.step()
+            return loss
+        fn = ag.compile(step) if compiled else step
+        seen = []
+        for _ in range(5):
+            fn()
+            seen += [w.data.copy(), w.grad.data.copy()]
+            if where_grad_changes == "between":
+                w.grad.data *= 0.5
+            elif where_grad_changes == "zeroed":
+                opt.zero_grad(set_to_none=False)
+        return seen, fn
+    return run
+
+
+@pytest.mark.parametrize("where_grad_changes", ["inside", "between", "zeroed", "never"])
+def test_calls_on_the_seed_alone_run_once_and_the_gradient_stays_live(where_grad_changes):
+    """What is computed from the implicit backward seed alone is the same on every replay, so
+    the tape computes it once at capture; a gradient built from it is still recomputed, so
+    changing .grad in place inside or between the steps is seen as eagerly."""
+    run = _seed_only_step(where_grad_changes)
+    (eager, _), (compiled, fn) = run(False), run(True)
+    assert all(map(_same, eager, compiled))
+    assert "run once at capture" in str(fn.tape)
+
+
+def test_linreg_tape_computes_the_mean_gradient_once():
+    """The gradient of mean() starts with seed / n and its broadcast times 2: once, not per
+    replay; the replay's results are eager's."""
+    def run(compiled):
+        w, b = (ag.tensor(np.float32(v), requires_grad=True) for v in (0.0, 0.0))
+        x = ag.tensor(np.linspace(-1, 1, 8, dtype=np.float32))
+        y = 3 * x - 1
+        opt = optim.SGD([w, b], lr=0.1)
+
+        def step():
+            opt.zero_grad()
+            loss = ((w * x + b - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        fn = ag.compile(step) if compiled else step
+        return [fn().data for _ in range(6)] + [w.data.copy(), b.data.copy()], fn
+    (eager, _), (compiled, fn) = run(False), run(True)
+    assert all(map(_same, eager, compiled))
+    tape = str(fn.tape)
+    assert "2 of them run once at capture" in tape, tape
+
+
 def test_a_gradient_accumulated_across_steps_is_what_the_step_reads_after_backward():
     """Without zero_grad the gradient grows from step to step; the step's own NumPy on .grad
     after backward (a manual update) reads the accumulated one, as eagerly (the replays had

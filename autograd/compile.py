@@ -186,6 +186,8 @@ def _scalar_right(op: Callable, a: Any, b: np.ndarray, out: np.ndarray) -> None:
 
 
 _ON_SCALARS = (_scalar_unary, _scalar_binary, _scalar_left, _scalar_right)
+_OUT_BY_NAME = (np.maximum, np.minimum)  # NumPy 2.4 deprecates their out as a third argument
+_REDUCE_ARGUMENTS = {"axis", "dtype", "out", "keepdims", "where"}
 
 
 def _serial(inputs: list) -> bool:
@@ -549,8 +551,10 @@ class _Recorder:
             traced = self._trace(ufunc(*inputs))
             out = traced.view(np.ndarray)
             run = _on_scalars(ufunc, inputs, out) if not out.ndim else None
-            self._add(ufunc.__name__, inputs, [out],
-                      run or functools.partial(ufunc, *inputs, out))
+            if run is None:
+                run = functools.partial(ufunc, *inputs, out) if ufunc not in _OUT_BY_NAME \
+                    else functools.partial(ufunc, *inputs, out=out)
+            self._add(ufunc.__name__, inputs, [out], run)
             return traced
         given = kwargs.get("out")
         inputs = list(inputs)
@@ -572,8 +576,12 @@ class _Recorder:
         if ufunc is np.matmul and _serial(inputs):
             from . import blas
             run = functools.partial(blas.matmul, *inputs, out=outs[0])
-        elif method == "__call__" and len(kwargs) == 1:
+        elif method == "__call__" and len(kwargs) == 1 and ufunc not in _OUT_BY_NAME:
             run = functools.partial(call, *inputs, *outs)  # out positional: faster
+        elif method == "reduce" and kwargs.keys() <= _REDUCE_ARGUMENTS \
+                and kwargs.get("where", True) is True:  # positional, likewise
+            run = functools.partial(call, *inputs, kwargs.get("axis", 0), kwargs.get("dtype"),
+                                    outs[0], kwargs.get("keepdims", False))
         else:
             run = functools.partial(call, *inputs, **kwargs)
         self._add(name, inputs, list(outs), run)

@@ -470,14 +470,19 @@ def test_new_optimizers_have_pytorchs_defaults():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_nadam_steps_a_0d_parameter_as_a_1_element_one(dtype):
-    """A 0-d parameter (a scalar model): NAdam's step raised 'return arrays must be of
-    ArrayType' (its np.sqrt(..., out=) got a NumPy scalar)."""
+@pytest.mark.parametrize("case", CASES)
+def test_a_0d_parameter_steps_as_a_1_element_one(case, dtype):
+    """A 0-d parameter (the course's scalar models) gets the bits a 1-element one gets, state
+    included. (NAdam's step had raised on it: its np.sqrt(..., out=) got a NumPy scalar.)"""
+    make = CASES[case][0]
     params = [ag.tensor(np.array(v, dtype), requires_grad=True) for v in (1.5, [1.5])]
+    states = []
     for p in params:
-        opt = optim.NAdam([p], lr=0.1)
-        for _ in range(3):
+        opt = make([p])
+        for _ in range(4):
             opt.zero_grad()
-            (p * p).sum().backward()
+            (p * p * 0.7 - p).sum().backward()
             opt.step()
+        states.append({k: np.asarray(v).tobytes() for k, v in opt.state[p].items()})
     assert params[0].shape == () and params[0].data.tobytes() == params[1].data.tobytes()
+    assert states[0] == states[1]

@@ -87,12 +87,12 @@ class Optimizer:
         """Forget the gradients: set `.grad` to None (the default), or fill it with zeros."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 if set_to_none:
-                    p.grad = None
+                    p._grad = None
                 else:
-                    p.grad.data.fill(0)
+                    p._grad.data.fill(0)
 
     @replayed  # ag.compile replays the call: plain NumPy on persistent state
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -105,15 +105,20 @@ class Optimizer:
         state = self.state
         for group in self.param_groups:
             for p in group["params"]:
-                grad = p.grad
+                grad = p._grad
                 if grad is not None:
-                    self._update(p.data, grad.data, state[p], group)
+                    grad = grad.data
+                    # A 0-d gradient goes as a NumPy scalar: the rule's arithmetic on it is
+                    # then scalar arithmetic, the same bits as a ufunc on a 0-d array in a
+                    # tenth of the time (the course's models of one or two numbers).
+                    self._update(p.data, grad if grad.ndim else grad[()], state[p], group)
                     p._version[0] += 1  # changed in place: a graph that saved p must not run
         return loss
 
-    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+    def _update(self, theta: np.ndarray, grad: np.ndarray | np.generic, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        """Apply this algorithm's rule to one parameter's array `theta`, in place."""
+        """Apply this algorithm's rule to one parameter's array `theta`, in place; `grad` is
+        read only (a NumPy scalar when theta is 0-d)."""
         raise NotImplementedError
 
     # ---- saving and resuming ---------------------------------------------------------------

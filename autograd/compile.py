@@ -350,9 +350,9 @@ class Tape:
         called switched between train() and eval(), given other submodules, parameters or
         forward hooks; a tensor it reads given requires_grad or a hook."""
         hooks = _post_accumulate_hooks()
-        for tensor, array, requires_grad, hooked in self._reads:
+        for tensor, array, requires_grad, hooked in self._reads:  # _hooked, inline
             if tensor.data is not array or tensor._requires_grad is not requires_grad \
-                    or _hooked(tensor, hooks) is not hooked:
+                    or (bool(tensor._hooks) or id(tensor) in hooks) is not hooked:
                 return False
         for module, settings in self._modules:
             if _module_settings(module) != settings:

@@ -49,11 +49,13 @@ _set_threads_local = _find_set_threads_local()
 
 def serial(shape_a: tuple, shape_b: tuple) -> bool:
     """True if a product of these shapes runs with the thread count switched to 1."""
-    rows = shape_a[-2] if len(shape_a) > 1 else 1
-    columns = shape_b[-1] if len(shape_b) > 1 else 1
-    batch = 1 if len(shape_a) <= 2 and len(shape_b) <= 2 else \
-        math.prod(np.broadcast_shapes(shape_a[:-2], shape_b[:-2]))
-    work = batch * rows * columns * shape_a[-1]
+    if len(shape_a) == len(shape_b) == 2:  # the usual matrix times matrix
+        work = shape_a[0] * shape_a[1] * shape_b[1]
+    else:
+        rows = shape_a[-2] if len(shape_a) > 1 else 1
+        columns = shape_b[-1] if len(shape_b) > 1 else 1
+        batch = math.prod(np.broadcast_shapes(shape_a[:-2], shape_b[:-2]))
+        work = batch * rows * columns * shape_a[-1]
     return _set_threads_local is not None and _OPENBLAS_SERIAL_BELOW <= work < SERIAL_BELOW
 
 

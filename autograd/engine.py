@@ -110,8 +110,7 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                 if type(input_grads) is not tuple or len(input_grads) != len(edges):
                     input_grads = _checked_count(node, input_grads)
             if not keep_graph:  # release the saved values
-                node._saved = node._versions = ()
-                node._freed = True
+                node._saved = node._checks = None
             for edge, g in zip(edges, input_grads):
                 if g is not None and edge is not None:
                     target, output_nr, shape, dtype = edge

@@ -48,12 +48,14 @@ class Node:
     (the `Node` that produced the input or the leaf tensor itself, output index, shape, dtype).
     `sequence_nr` counts the nodes made: a node's inputs were made before it, so running the
     latest-made node first is a topological order. `needs_input_grad[i]` is whether edge i is
-    set; `_saved` and `_versions` hold what `save_for_backward` kept; `_freed` is set once a
+    set. What `save_for_backward` kept is in `_saved`, as a `Primitive`'s ordinary backward
+    receives it (arrays), and `_checks`: (position, reference, version) for each saved input or
+    output, the reference being the input tensor or a `_SavedOutput`. Both are None once a
     backward without retain_graph released them. `Function.apply` makes nodes.
     """
 
-    __slots__ = ("fn", "edges", "needs_input_grad", "sequence_nr", "_saved", "_versions",
-                 "_freed", "__weakref__", "__dict__")
+    __slots__ = ("fn", "edges", "needs_input_grad", "sequence_nr", "_saved", "_checks",
+                 "__weakref__", "__dict__")
     # Rarely set, so class-level defaults (an instance sets its own in its __dict__):
     outputs_meta: tuple = ()  # (shape, dtype) of each output, if there are several
     hooks: dict[int, list] | None = None  # output index -> gradient hooks
@@ -62,6 +64,11 @@ class Node:
     @property
     def name(self) -> str:
         return self.fn.__name__.lstrip("_")  # a private Function still reads as its op
+
+    @property
+    def freed(self) -> bool:
+        """Whether a backward without retain_graph released the saved values."""
+        return self._checks is None
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
@@ -75,28 +82,28 @@ class Node:
     def saved_tensors(self) -> tuple:
         """The saved values, each checked against its version. For a `Primitive`, arrays in
         an ordinary backward; otherwise tensors (recorded under create_graph)."""
-        if self._freed:
+        checks = self._checks
+        if checks is None:
             raise RuntimeError(
                 f"{self.name}: trying to backward through the graph a second time; its saved "
                 "values were freed after the first backward. Pass retain_graph=True to the "
                 "first backward() to keep them.")
+        for _, reference, version in checks:
+            if reference._version[0] != version:
+                raise _modified(self, reference, version)
         recording = _mode.enabled
-        as_arrays = self.fn._takes_arrays and not recording
-        values = []
-        for value, version in zip(self._saved, self._versions):
-            if version is not None:  # a reference: check it, then hand it out
-                if value._version[0] != version:
-                    raise _modified(self, value, version)
-                if as_arrays:
-                    value = value.data
-                elif type(value) is _SavedOutput:
-                    output = Tensor._make(value.data, recording, self if recording else None,
-                                          value.output_nr if recording else 0)
-                    output._version = value._version
-                    value = output
-                elif not recording and (value._requires_grad or value.grad_fn is not None):
-                    value = value.detach()  # a plain backward: nothing may be recorded
-            values.append(value)
+        if self.fn._takes_arrays and not recording:
+            return self._saved
+        values = list(self._saved)
+        for k, reference, _ in checks:
+            if type(reference) is _SavedOutput:
+                output = Tensor._make(reference.data, recording, self if recording else None,
+                                      reference.output_nr if recording else 0)
+                output._version = reference._version
+                reference = output
+            elif not recording and (reference._requires_grad or reference.grad_fn is not None):
+                reference = reference.detach()  # a plain backward: nothing may be recorded
+            values[k] = reference
         return tuple(values)
 
 
@@ -153,35 +160,34 @@ class Function:
             return _capture.recorder.apply(cls, args)
         arrays = list(args)
         tensor_given = False
+        recording = _mode.enabled
         node = None
-        i = 0
-        for a in args:
+        for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 tensor_given = True
                 arrays[i] = data = a.data
-                if a._requires_grad and _mode.enabled:
+                if recording and a._requires_grad:
                     if node is None:
                         node = _new_node(Node)
                         node.fn, node.sequence_nr = cls, next(_sequence)
-                        node._saved, node._versions, node._freed = (), (), False
+                        node._saved = node._checks = ()
                         edges = node.edges = [None] * len(args)
                     edges[i] = (a.grad_fn or a, a._output_nr, data.shape, data.dtype)
-            i += 1
         if node is not None:
             node.needs_input_grad = tuple(map(bool, edges))
             ctx = node
         else:
             ctx = _new_node(_Unrecorded)
-            ctx.needs_input_grad = (False,) * i
+            ctx.needs_input_grad = (False,) * len(args)
         try:
             if cls._takes_arrays or not tensor_given:
                 result = cls.forward(ctx, *arrays)
             else:
-                previous, _mode.enabled = _mode.enabled, False
+                _mode.enabled = False
                 try:
                     result = cls.forward(ctx, *args)
                 finally:
-                    _mode.enabled = previous
+                    _mode.enabled = recording
         except Exception as error:
             raise _named(error, cls.__name__, args) from None
         if not tensor_given:
@@ -262,44 +268,45 @@ def _check_saved(node: Node, args: tuple, arrays: list, results: tuple,
     noted (the first unclaimed input, so that in x * y with y sharing x's data each keeps its
     own); arrays the caller still holds (a non-tensor argument, or a view of an argument)
     become snapshots."""
-    references, versions, claimed = [], [], 0  # claimed: a bit for each input taken
+    saved, checks, claimed = list(node._saved), [], 0  # claimed: a bit for each input taken
     n = len(arrays)
-    k = 0
-    for value in node._saved:
+    for k, value in enumerate(saved):
         # Input k saved k-th, the usual order (a tensor's array: not the argument itself).
         if k < n and value is arrays[k] and value is not args[k]:
             claimed |= 1 << k
-            value = args[k]
-            version = value._version[0]
+            reference = args[k]
         elif value is results[0] and node.fn._takes_arrays:  # a primitive's output (fresh)
-            value, version = _SavedOutput(outputs[0], 0), outputs[0]._version[0]
+            reference = _SavedOutput(outputs[0], 0)
         elif type(value) is np.ndarray or isinstance(value, (np.ndarray, Tensor)):
-            value, version, claimed = _reference(value, args, arrays, results, outputs, claimed)
+            reference, claimed = _reference(value, args, arrays, results, outputs, claimed)
+            if isinstance(reference, np.ndarray):  # an array: kept, or snapshotted
+                saved[k] = reference
+                continue
         else:  # a constant
-            version = None
-        references.append(value)
-        versions.append(version)
-        k += 1
-    node._saved, node._versions = references, versions
+            continue
+        checks.append((k, reference, reference._version[0]))
+        saved[k] = reference.data
+    node._saved, node._checks = tuple(saved), tuple(checks)
 
 
 def _reference(value: Any, args: tuple, arrays: list, results: tuple, outputs: tuple,
-               claimed: int) -> tuple[Any, int | None, int]:
-    """A saved array or tensor as what backward keeps: (value, version or None, claimed)."""
+               claimed: int) -> tuple[Any, int]:
+    """What backward keeps of a saved array or tensor: an input tensor or a `_SavedOutput`
+    (checked against its version), or an array, with the claimed inputs."""
     for i, array in enumerate(arrays):
         if (value is array or value is args[i]) and not claimed >> i & 1 \
                 and isinstance(args[i], Tensor):
-            return args[i], args[i]._version[0], claimed | 1 << i
+            return args[i], claimed | 1 << i
     for i, result in enumerate(results):
         if value is result:
-            return _SavedOutput(outputs[i], i), outputs[i]._version[0], claimed
+            return _SavedOutput(outputs[i], i), claimed
     if isinstance(value, Tensor):  # a tensor made in forward keeps its version
-        return value, value._version[0], claimed
+        return value, claimed
     # An array is snapshotted if the caller can still change it (it is, or views, an
     # argument's memory), and kept as it is if forward made it.
     base = value if value.base is None else value.base
     for array in arrays:
         if isinstance(array, np.ndarray) and (array is base or array.base is base
                                               or array is value):  # ag.compile: traced too
-            return value.copy(), None, claimed
-    return value, None, claimed
+            return value.copy(), claimed
+    return value, claimed

@@ -342,7 +342,7 @@ class _Drawing:
                            "#ffffff", ALERT_COLOUR, width)])
         rows.append([_cell("red border: first NaN/Inf (forward value or gradient)",
                            "#ffffff", NAN_COLOUR, width)])
-        if any(not i.is_leaf and i.key._freed for i in self.facts.items):
+        if any(not i.is_leaf and i.key.freed for i in self.facts.items):
             rows.append([_cell("saved values freed: no activation statistics, no NaN search "
                                "inside the graph", span=width)])
         return rows

@@ -110,7 +110,7 @@ def gradient_norms(root: Tensor, items: list[Item]) -> str:
     leaf's (hooks on tensors run again; no `.grad` changes, not even a retain_grad() one's).
     A freed graph only has the leaves' `.grad` (which may hold several backward passes' sum).
     """
-    live = all(not item.key._freed for item in items if not item.is_leaf)
+    live = all(not item.key.freed for item in items if not item.is_leaf)
     if live and root.requires_grad:
         probes, owners = [], []
         for item in items:
@@ -174,7 +174,7 @@ def forward_values(items: list[Item], root: Tensor) -> dict[tuple[Any, int], np.
         if item.is_leaf:
             values[(item.key, 0)] = item.key.data
             continue
-        for saved in item.key._saved:
+        for _, saved, _ in item.key._checks or ():  # the saved inputs and outputs
             if isinstance(saved, _SavedOutput):
                 values[(item.key, saved.output_nr)] = saved.data
             elif isinstance(saved, Tensor):
@@ -224,7 +224,7 @@ ALERT_SHARE = 0.25
 
 
 def _saved_input(node: Node) -> np.ndarray | None:
-    for saved in node._saved:
+    for _, saved, _ in node._checks or ():
         if isinstance(saved, Tensor):
             return saved.data
     return None

@@ -117,7 +117,11 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                     if create_graph or type(g) is not np.ndarray or g.shape != shape \
                             or g.dtype is not dtype:
                         g = _fit(g, shape, dtype, node, create_graph)
-                    _deliver(target, output_nr, g, pending, ready, leaf_grads)
+                    if target in pending or type(target) is not Node or target.outputs_meta:
+                        _deliver(target, output_nr, g, pending, ready, leaf_grads)
+                    else:  # a node with one output, reached first: the common case, inline
+                        pending[target] = g
+                        heappush(ready, (-target.sequence_nr, target))
         if leaf_grads:
             _accumulate_leaves(leaf_grads, seeds, create_graph, wanted, captured, capture)
     finally:
@@ -276,14 +280,13 @@ def _run_hooks(hooks: list, g: Any, owner: Any) -> Any:
     return g.data if as_array else g
 
 
-def _accumulated(previous: Tensor | None, g: Any, stored: set[int]) -> Tensor:
+def _accumulated(previous: Tensor | None, g: np.ndarray, stored: set[int]) -> Tensor:
     """previous + g, out of place. Rules pass gradients through by reference, so a first
     gradient that is a view, or that another leaf got too, is stored as a copy: changing one
     `.grad` must not change another."""
-    array = g.data if isinstance(g, Tensor) else g
     if previous is not None:
-        array = previous.data + array
-    elif array.base is not None or id(array) in stored:
-        array = array.copy()
-    stored.add(id(array))
-    return Tensor._make(np.asanyarray(array), False, None, 0)  # asany: ag.compile traces
+        g = np.asanyarray(previous.data + g)  # asany: a 0-d sum is a NumPy scalar
+    elif g.base is not None or id(g) in stored:
+        g = g.copy()
+    stored.add(id(g))
+    return Tensor._make(g, False, None, 0)

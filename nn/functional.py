@@ -36,7 +36,8 @@ def _takes_tensor(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def checked(input: Any, *args: Any, **kwargs: Any) -> Any:
-        _check_tensor(input, where)
+        if not isinstance(input, Tensor):
+            _check_tensor(input, where)  # raises
         return fn(input, *args, **kwargs)
     return checked
 
@@ -314,17 +315,26 @@ def _picked(weight: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return np.take_along_axis(weight, classes, axis=0)
 
 
-def _check_class_targets(scores: Tensor, target: np.ndarray, ignore_index: int) -> None:
+def _check_class_targets(scores: Tensor, target: np.ndarray, ignore_index: int) -> bool:
+    """Raise unless every target is a class index in [0, C) or ignore_index; return whether
+    every one is counted (none is ignore_index). The usual case (every target a class, and
+    ignore_index none) takes two reductions, not the elementwise masks (speed)."""
     if scores.ndim != 2 or target.shape != (scores.shape[0],):
         raise ValueError(f"expected input of shape (N, C) and target of shape (N,), got input "
                          f"{scores.shape} and target {target.shape}")
     if target.dtype.kind not in "iu":
         raise TypeError(f"class targets must be integers, got dtype {target.dtype}")
-    out_of_range = (target < 0) | (target >= scores.shape[1])  # no mask: ag.compile replays it
+    classes = scores.shape[1]
+    if not target.size:
+        return True
+    if 0 <= target.min() and target.max() < classes:  # every target is a class
+        return not 0 <= ignore_index < classes or bool((target != ignore_index).all())
+    out_of_range = (target < 0) | (target >= classes)  # no mask: ag.compile replays it
     if (out_of_range & (target != ignore_index)).any():
         valid = target[target != ignore_index]
-        raise IndexError(f"target values must lie in [0, {scores.shape[1]}) or equal "
+        raise IndexError(f"target values must lie in [0, {classes}) or equal "
                          f"ignore_index={ignore_index}, got [{valid.min()}, {valid.max()}]")
+    return False  # the targets out of range are ignore_index
 
 
 def _class_weights(weight: Any, classes: int, where: str) -> np.ndarray | None:
@@ -350,12 +360,12 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     if reduction not in _REDUCTIONS:
         raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     target = _as_array(_target(target, "nll_loss"))
-    _check_class_targets(input, target, ignore_index)
+    all_counted = _check_class_targets(input, target, ignore_index)
     weight = _class_weights(weight, input.shape[1], "nll_loss")
-    counted = target != ignore_index
     rows = np.arange(target.shape[0])
-    if weight is None and counted.all():
+    if weight is None and all_counted:
         return _reduce(-input[rows, target], reduction)
+    counted = target != ignore_index
     safe = np.where(counted, target, 0)
     w = (np.ones(len(target), input.dtype) if weight is None else _picked(weight, safe)) \
         * counted
@@ -398,10 +408,10 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         if weight is not None:
             log_probs = log_probs * weight.astype(input.dtype)
         return _reduce(-(log_probs * target).sum(axis=1), reduction)
-    _check_class_targets(input, target_array, ignore_index)
-    counted = target_array != ignore_index
-    if weight is None and not label_smoothing and counted.all():
+    all_counted = _check_class_targets(input, target_array, ignore_index)
+    if weight is None and not label_smoothing and all_counted:
         return ops.CrossEntropy.apply(input, target_array, reduction)
+    counted = target_array != ignore_index
     log_probs = input.log_softmax(axis=1)
     nll = nll_loss(log_probs, target_array, weight, ignore_index, reduction)
     if not label_smoothing:

@@ -252,6 +252,18 @@ def test_cross_entropy_weight_ignore_index_label_smoothing(reduction, weight, ep
     assert ag.gradcheck(lambda t: loss_fn(t, TARGET), (x,))
 
 
+def test_an_ignore_index_that_is_a_class_drops_its_samples():
+    valid = np.abs(TARGET) % 4  # every target a class; those of class 3 are ignored
+    keep = valid != 3
+    logp = _log_softmax(LOGITS)
+    x = ag.tensor(LOGITS)
+    expected = -logp[np.arange(6), valid][keep].mean()
+    close(F.cross_entropy(x, valid, ignore_index=3), expected, np.float64)
+    close(F.nll_loss(ag.tensor(logp), valid, ignore_index=3), expected, np.float64)
+    close(F.cross_entropy(x, valid, ignore_index=5), -logp[np.arange(6), valid].mean(),
+          np.float64)  # out of range: counts every sample
+
+
 def test_cross_entropy_default_path_equals_the_composed_one():
     x = ag.tensor(LOGITS, dtype=np.float32)
     valid = np.abs(TARGET)  % 4

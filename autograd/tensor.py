@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -214,9 +215,9 @@ class Tensor:
         a scalar). The graph's saved values are freed unless `retain_graph`; with
         `create_graph` the gradients are themselves recorded (higher-order derivatives).
         """
-        from .engine import backward
-        backward((self,), None if gradient is None else (gradient,),
-                 retain_graph=retain_graph or create_graph, create_graph=create_graph)
+        _engine().backward((self,), None if gradient is None else (gradient,),
+                           retain_graph=retain_graph or create_graph,
+                           create_graph=create_graph)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> HookHandle:
         """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor
@@ -653,6 +654,14 @@ class Tensor:
                             f"this one has shape {self.shape}")
         return self.data.item()
     # ---- end of PyTorch spellings ---------------------------------------------------------
+
+
+@functools.cache
+def _engine() -> Any:
+    """The engine module, imported on first use (it imports this one): cheaper than an
+    import statement in each backward()."""
+    from . import engine
+    return engine
 
 
 # These need Tensor; the methods above look them up when called.

@@ -23,13 +23,13 @@ import operator
 import os
 import sys
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import kernels
+from . import blas, kernels
 from .grad_mode import _mode
 
 __all__ = ["compile", "replayed", "CompileError", "Compiled", "Tape"]
@@ -73,9 +73,14 @@ def asarray(value: Any) -> np.ndarray:
 
 # ---- small helpers --------------------------------------------------------------------------
 @functools.cache
+def _engine() -> Any:
+    from . import engine  # imported late: engine.py imports this module
+    return engine
+
+
+@functools.cache
 def _post_accumulate_hooks() -> dict:
-    from .engine import _post_accumulate_hooks  # imported late: engine.py imports this module
-    return _post_accumulate_hooks
+    return _engine()._post_accumulate_hooks
 
 
 @functools.cache
@@ -184,15 +189,12 @@ def _scalar_left(op: Callable, a: np.ndarray, b: Any, out: np.ndarray) -> None:
 def _scalar_right(op: Callable, a: Any, b: np.ndarray, out: np.ndarray) -> None:
     out[()] = op(a, b[()])
 
-
-_ON_SCALARS = (_scalar_unary, _scalar_binary, _scalar_left, _scalar_right)
 _OUT_BY_NAME = (np.maximum, np.minimum)  # NumPy 2.4 deprecates their out as a third argument
 _REDUCE_ARGUMENTS = {"axis", "dtype", "out", "keepdims", "where"}
 
 
 def _serial(inputs: list) -> bool:
     """A product that autograd.blas runs on one thread: its replay must too."""
-    from . import blas
     return len(inputs) == 2 and all(isinstance(a, np.ndarray) and a.ndim for a in inputs) \
         and blas.serial(inputs[0].shape, inputs[1].shape)
 
@@ -330,7 +332,7 @@ class Tape:
 
     def __init__(self, recorder: _Recorder, inputs: list, output: Callable):
         self.entries: list[_Entry] = recorder.entries
-        self.once = _computed_once(self.entries, recorder.constants, recorder.handed_out)
+        self.once = _computed_once(recorder.candidates, recorder.constants, recorder.exposed)
         self._inputs = inputs  # (position or keyword, buffer)
         self._persistent = list(recorder.persistent.values())
         self._output = output
@@ -340,9 +342,7 @@ class Tape:
         hooks = _post_accumulate_hooks()
         self._reads = [(t, array, t._requires_grad, _hooked(t, hooks))
                        for t, array in self._persistent]
-        carried = [(leaf, direct, summed) for leaf, pairs in recorder.leaves.items()
-                   for direct, summed in pairs]
-        self._runs = _schedule(self.entries, self.once, carried)
+        self._runs = _schedule(self.entries, self.once, recorder.carries)
 
     def valid(self) -> bool:
         """False once a tensor the tape reads has been given a new array (`t.data = ...`), or
@@ -398,57 +398,27 @@ class Tape:
         return "\n".join(lines)
 
 
-def _computed_once(entries: list[_Entry], constants: set[int], handed_out: set[int]) -> set[int]:
+def _computed_once(candidates: list, constants: set[int], exposed: set[int]) -> set[int]:
     """The entries a replay skips: ufunc calls on constants alone (the implicit backward seed,
     and what is computed from it alone, such as seed / n in the gradient of a mean) whose
-    results no other entry writes and the step does not hand out (as a `.grad`, or to a
+    result no later call writes and the step does not hand out (as a `.grad`, or to a
     replayed call). Their buffers keep the capture's values, which every replay would
     compute again."""
-    writes = Counter(id(_root(o)) for e in entries for o in e.outputs
-                     if isinstance(o, np.ndarray))
     once = set()
-    for i, e in enumerate(entries):
-        arrays = [a for a in _reads(e.run) if isinstance(a, np.ndarray)]
-        if not arrays or any(id(_root(a)) not in constants for a in arrays):
-            continue
-        results = [id(_root(o)) for o in e.outputs]
-        if all(writes[r] == 1 and r not in handed_out for r in results):
-            constants.update(results)
-            once.add(i)
+    for index, result, operands in candidates:  # in order: a dropped one drops what uses it
+        if result in exposed or any(r not in constants or r in exposed for r in operands):
+            constants.discard(result)
+        else:
+            once.add(index)
     return once
 
 
-def _reads(run: Callable) -> tuple:
-    """The operands of a replayed ufunc call or reduction; () for any other entry."""
-    if type(run) is not functools.partial or run.keywords:
-        return ()
-    func, args = run.func, run.args
-    if type(func) is np.ufunc:
-        return args[:func.nin]
-    if func in _ON_SCALARS:  # (op, *operands, out)
-        return args[1:-1]
-    if getattr(func, "__name__", None) == "reduce" and type(func.__self__) is np.ufunc:
-        return args[:1]
-    return ()
-
-
-def _schedule(entries: list[_Entry], once: set[int], carried: list) -> list[Callable]:
-    """What a replay calls, in order: the entries not computed once, and for each leaf
-    gradient the walk's buffer holds, a carry just before the first entry that writes it."""
-    first_write: dict[int, int] = {}
-    for i, e in enumerate(entries):
-        for o in e.outputs:
-            if isinstance(o, np.ndarray):
-                first_write.setdefault(id(_root(o)), i)
-    carries: dict[int, list] = {}
-    for leaf, direct, summed in carried:
-        at = first_write.get(id(_root(direct.data)), 0)
-        carries.setdefault(at, []).append(functools.partial(_carry, leaf, direct, summed))
-    runs = []
-    for i, e in enumerate(entries):
-        runs += carries.get(i, ())
-        if i not in once:
-            runs.append(e.run)
+def _schedule(entries: list[_Entry], once: set[int], carries: dict[int, list]) -> list[Callable]:
+    """What a replay calls, in order: the entries not computed once, and the carries, each
+    before the entry that made the buffer it saves."""
+    runs = [e.run for e in entries]
+    for i in sorted(once | carries.keys(), reverse=True):  # from the end: indices hold
+        runs[i:i + (i in once)] = carries.get(i, ())
     return runs
 
 
@@ -474,8 +444,14 @@ class _Recorder:
         self.nodes: dict = {}  # id -> node, for the nodes recorded in the step
         self.leaves: dict = {}  # leaf -> the (direct, summed) .grad tensors its entries assign
         self.changed: set = set()  # ids of the tensors changed in place in the step
-        self.constants: set[int] = set()  # ids of arrays that never change (the implicit seed)
-        self.handed_out: set[int] = set()  # ids of buffers the step hands out (a .grad)
+        # Calls on constants alone (see _computed_once): the buffers (ids) that never change
+        # (the implicit seed, and the results of the candidates), the candidates (entry index,
+        # result, operands), and the buffers that a later call writes or the step hands out.
+        self.constants: set[int] = set()
+        self.candidates: list[tuple[int, int, list[int]]] = []
+        self.exposed: set[int] = set()
+        self.born: dict[int, int] = {}  # buffer -> the index of the entry that makes it
+        self.carries: dict[int, list] = {}  # entry index -> the carries to run before it
         self.objects: dict[int, Any] = {}  # objects whose methods are replayed (optimizers)
         self.modules: dict[int, Any] = {}  # id -> a module the step called
         self.op = "step"  # what the entries being recorded belong to
@@ -499,7 +475,20 @@ class _Recorder:
             order = "F" if flags.f_contiguous and not flags.c_contiguous else "C"
         traced = np.ndarray.copy(array.view(_Traced), order)
         self.known[id(traced)] = traced
+        self.born[id(traced)] = len(self.entries)  # the entry about to be added
         return traced
+
+    def _candidate(self, operands: list, result: _Traced) -> None:
+        """Note the entry about to be added if it computes `result` from constants alone."""
+        roots = []
+        for a in operands:
+            if isinstance(a, np.ndarray):
+                root = id(_root(a))
+                if root not in self.constants:
+                    return
+                roots.append(root)
+        self.constants.add(id(result))
+        self.candidates.append((len(self.entries), id(result), roots))
 
     def _read(self, value: Any) -> Any:
         """An operand: a traced array as its plain view (it must be the tape's), anything else
@@ -519,10 +508,14 @@ class _Recorder:
         """An array a call writes into. A plain one that the step made without a traced
         input (np.zeros in a rule) is restored from a snapshot before the call on replay."""
         value = self._read(value)
-        if isinstance(value, np.ndarray) and self._owner(value) is None:
-            owner = _root(value)
-            self.known[id(owner)] = owner
-            self._add("snapshot", [], [owner], functools.partial(np.copyto, owner, owner.copy()))
+        if isinstance(value, np.ndarray):
+            if self._owner(value) is None:
+                owner = _root(value)
+                self.known[id(owner)] = owner
+                self._add("snapshot", [], [owner],
+                          functools.partial(np.copyto, owner, owner.copy()))
+            elif self.constants:
+                self.exposed.add(id(_root(value)))  # not to be computed once, then
         return value
 
     def _label(self) -> str:
@@ -549,6 +542,8 @@ class _Recorder:
         if method == "__call__" and not kwargs and ufunc.nout == 1 and ufunc is not np.matmul:
             inputs = [self._read(a) if type(a) is _Traced else a for a in inputs]  # in short
             traced = self._trace(ufunc(*inputs))
+            if self.constants:
+                self._candidate(inputs, traced)
             out = traced.view(np.ndarray)
             run = _on_scalars(ufunc, inputs, out) if not out.ndim else None
             if run is None:
@@ -574,7 +569,6 @@ class _Recorder:
         if given is not None or method == "at":
             call(*inputs, **kwargs)
         if ufunc is np.matmul and _serial(inputs):
-            from . import blas
             run = functools.partial(blas.matmul, *inputs, out=outs[0])
         elif method == "__call__" and len(kwargs) == 1 and ufunc not in _OUT_BY_NAME:
             run = functools.partial(call, *inputs, *outs)  # out positional: faster
@@ -582,6 +576,8 @@ class _Recorder:
                 and kwargs.get("where", True) is True:  # positional, likewise
             run = functools.partial(call, *inputs, kwargs.get("axis", 0), kwargs.get("dtype"),
                                     outs[0], kwargs.get("keepdims", False))
+            if self.constants and given is None:
+                self._candidate(inputs, traced[0])
         else:
             run = functools.partial(call, *inputs, **kwargs)
         self._add(name, inputs, list(outs), run)
@@ -640,7 +636,8 @@ class _Recorder:
     def method(self, array: _Traced, method: Callable, name: str, args: tuple,
                kwargs: dict) -> Any:
         plain = self._read(array)
-        args, kwargs = self._read(args), {k: self._read(v) for k, v in kwargs.items()}
+        args = self._read(args)
+        kwargs = {k: self._write(v) if k == "out" else self._read(v) for k, v in kwargs.items()}
         if name == "getitem" and type(args[0]) is not tuple and not isinstance(
                 args[0], (np.ndarray, list)):
             args = ((args[0],),)
@@ -756,7 +753,7 @@ class _Recorder:
                  capture: Any) -> list:
         """The engine's own walk, traced; then each leaf's `.grad` assignment, as an entry
         that the replay runs (it adds to a gradient already there, as the engine does)."""
-        from . import engine
+        engine = _engine()
         if create_graph:
             raise CompileError("ag.compile: backward with create_graph=True cannot be captured: "
                                "higher-order rules mix recorded ops with NumPy on saved values. "
@@ -777,7 +774,7 @@ class _Recorder:
                 for g in captured:
                     if g is not None:
                         self._untraced(g)
-                        self.handed_out.add(id(_root(g.data)))
+                        self.exposed.add(id(_root(g.data)))
                 return captured
             for leaf in leaves:
                 self._leaf_grad(leaf, hidden.get(leaf))
@@ -786,7 +783,7 @@ class _Recorder:
         return captured
 
     def _graph_leaves(self, roots: Any) -> list:
-        from .function import Node
+        Node = _engine().Node
         hooks = _post_accumulate_hooks()
         stack = [r.grad_fn for r in roots if r.grad_fn is not None]
         seen, leaves = set(map(id, stack)), {}
@@ -829,12 +826,16 @@ class _Recorder:
                 f"before backward (at {self.where}); a replay adds to the gradient the previous "
                 "replay left, not to this tensor. Set .grad to None, or call zero_grad()")
         plain = direct.data.view(np.ndarray)
-        self.handed_out.add(id(_root(plain)))
+        root = id(_root(plain))
+        self.exposed.add(root)
         summed = Tensor._make(np.empty_like(plain), False, None, 0)
         total = summed.data
         self.known[id(total)] = total
         self._untraced(direct)
         result, out = (direct, plain) if previous is None else (summed, total)
+        if result is direct:  # the last replay's gradient may be in the buffer the walk makes
+            self.carries.setdefault(self.born.get(root, 0), []).append(
+                functools.partial(_carry, leaf, direct, summed))
 
         def run() -> None:
             before = leaf._grad
@@ -896,7 +897,7 @@ class _Recorder:
         for value in (*args, *kwargs.values()):  # what the call may change
             value = value.data if isinstance(value, Tensor) else value
             if isinstance(value, np.ndarray):
-                self.handed_out.add(id(_root(value)))
+                self.exposed.add(id(_root(value)))
         result = self._unrecorded(fn, *args, **kwargs)
         if args and hasattr(args[0], "state_dict") and hasattr(args[0], "load_state_dict"):
             self.objects[id(args[0])] = args[0]

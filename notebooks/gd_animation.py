@@ -63,19 +63,26 @@ def loss_grid(x_scale: float) -> np.ndarray:
         return (residuals * residuals).mean(axis=1).numpy().reshape(len(W2_GRID), len(W1_GRID))
 
 
-def trajectory(loss_fn: Callable[[ag.Tensor], ag.Tensor], start, make_optimizer, steps: int,
-               schedule=None, target=None, tol: float = 1e-3) -> np.ndarray:
-    """Minimise loss_fn over a 2-vector with an engine optimizer from start; return the path
-    (steps + 1, 2). schedule(opt) makes an lr scheduler; with a target, stop within tol of it."""
+def trajectory(loss_fn: Callable[..., ag.Tensor], start, make_optimizer, steps: int,
+               schedule=None, target=None, tol: float = 1e-3, draw=None) -> np.ndarray:
+    """Minimise loss_fn(w, *draw()) over a 2-vector with an engine optimizer from start;
+    return the path (steps + 1, 2). schedule(opt) makes an lr scheduler; with a target, stop
+    within tol of it. draw() gives each step's inputs (a mini-batch's rows), if any."""
     w = ag.tensor(np.array(start, dtype=np.float64), requires_grad=True)
     opt = make_optimizer([w])
     scheduler = schedule(opt) if schedule else None
-    path = [w.numpy().copy()]
-    for _ in range(steps):
-        loss = loss_fn(w)
+
+    @ag.compile  # recorded on the first call; later calls replay its NumPy calls
+    def step(*inputs):
+        loss = loss_fn(w, *inputs)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        return loss
+
+    path = [w.numpy().copy()]
+    for _ in range(steps):
+        loss = step(*draw()) if draw else step()
         if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau):
             scheduler.step(loss.item())
         elif scheduler is not None:
@@ -95,14 +102,15 @@ def descend(x_scale: float, lr: float, steps: int, optimizer: str = "sgd", sched
     X, y = ag.tensor(features(x_scale)), ag.tensor(Y)
     batches = np.random.default_rng(seed)
 
-    def loss_fn(w: ag.Tensor) -> ag.Tensor:
-        if batch_size is None:
-            return mse(w, X, y)
-        rows = batches.choice(N, batch_size, replace=False)
-        return mse(w, X[rows], y[rows])
+    def loss_fn(w: ag.Tensor, rows: np.ndarray | None = None) -> ag.Tensor:
+        return mse(w, X, y) if rows is None else mse(w, X[rows], y[rows])
+
+    def draw() -> tuple[np.ndarray]:  # drawn outside the compiled step, passed in
+        return (batches.choice(N, batch_size, replace=False),)
 
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run overflows on purpose
-        path = trajectory(loss_fn, start, lambda p: OPTIMIZERS[optimizer](p, lr), steps, schedule)
+        path = trajectory(loss_fn, start, lambda p: OPTIMIZERS[optimizer](p, lr), steps, schedule,
+                          draw=draw if batch_size else None)
         excess = np.mean((path @ features(x_scale).T - Y) ** 2, axis=1) - optimum(x_scale)[1]
     return path, excess
 

@@ -39,7 +39,8 @@ def _find_set_threads_local() -> Any:
             function = ctypes.CDLL(path).openblas_set_num_threads_local
         except (OSError, AttributeError):
             continue
-        function.argtypes, function.restype = [ctypes.c_int], ctypes.c_int
+        function.restype = ctypes.c_int  # no argtypes: a Python int goes as a C int, and
+        # the conversion argtypes would add took 1.5 us a call instead of 0.9
         return function
     return None
 

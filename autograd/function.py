@@ -268,45 +268,42 @@ def _check_saved(node: Node, args: tuple, arrays: list, results: tuple,
     noted (the first unclaimed input, so that in x * y with y sharing x's data each keeps its
     own); arrays the caller still holds (a non-tensor argument, or a view of an argument)
     become snapshots."""
-    saved, checks, claimed = list(node._saved), [], 0  # claimed: a bit for each input taken
+    kept, checks, claimed = list(node._saved), [], 0  # claimed: a bit for each input taken
     n = len(arrays)
-    for k, value in enumerate(saved):
-        # Input k saved k-th, the usual order (a tensor's array: not the argument itself).
+    for k, value in enumerate(kept):
         if k < n and value is arrays[k] and value is not args[k]:
+            # Input k saved k-th, the usual order (a tensor's array: not the argument itself).
             claimed |= 1 << k
-            reference = args[k]
+            checks.append((k, args[k], args[k]._version[0]))
         elif value is results[0] and node.fn._takes_arrays:  # a primitive's output (fresh)
-            reference = _SavedOutput(outputs[0], 0)
+            checks.append((k, _SavedOutput(outputs[0], 0), outputs[0]._version[0]))
+            kept[k] = outputs[0].data
         elif type(value) is np.ndarray or isinstance(value, (np.ndarray, Tensor)):
-            reference, claimed = _reference(value, args, arrays, results, outputs, claimed)
-            if isinstance(reference, np.ndarray):  # an array: kept, or snapshotted
-                saved[k] = reference
-                continue
-        else:  # a constant
-            continue
-        checks.append((k, reference, reference._version[0]))
-        saved[k] = reference.data
-    node._saved, node._checks = tuple(saved), tuple(checks)
+            kept[k], reference, claimed = _reference(value, args, arrays, results, outputs,
+                                                     claimed)
+            if reference is not None:
+                checks.append((k, reference, reference._version[0]))
+    node._saved, node._checks = tuple(kept), checks
 
 
 def _reference(value: Any, args: tuple, arrays: list, results: tuple, outputs: tuple,
-               claimed: int) -> tuple[Any, int]:
-    """What backward keeps of a saved array or tensor: an input tensor or a `_SavedOutput`
-    (checked against its version), or an array, with the claimed inputs."""
+               claimed: int) -> tuple[Any, Any, int]:
+    """A saved array or tensor as (what a Primitive's backward gets, the input tensor or
+    `_SavedOutput` checked against its version or None, the claimed inputs)."""
     for i, array in enumerate(arrays):
         if (value is array or value is args[i]) and not claimed >> i & 1 \
                 and isinstance(args[i], Tensor):
-            return args[i], claimed | 1 << i
+            return args[i].data, args[i], claimed | 1 << i
     for i, result in enumerate(results):
         if value is result:
-            return _SavedOutput(outputs[i], i), claimed
+            return outputs[i].data, _SavedOutput(outputs[i], i), claimed
     if isinstance(value, Tensor):  # a tensor made in forward keeps its version
-        return value, claimed
+        return value.data, value, claimed
     # An array is snapshotted if the caller can still change it (it is, or views, an
     # argument's memory), and kept as it is if forward made it.
     base = value if value.base is None else value.base
     for array in arrays:
         if isinstance(array, np.ndarray) and (array is base or array.base is base
                                               or array is value):  # ag.compile: traced too
-            return value.copy(), claimed
-    return value, claimed
+            return value.copy(), None, claimed
+    return value, None, claimed

@@ -390,11 +390,11 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
     target_array = _as_array(_target(target, "cross_entropy"))
-    options = dict(weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
     if input.ndim == 1:  # one sample: treat as a batch of one
         shape = (1,) if target_array.dtype.kind in "iu" else (1, -1)
-        loss = cross_entropy(input.reshape(1, -1), target_array.reshape(shape),
-                             reduction=reduction, **options)
+        loss = cross_entropy(input.reshape(1, -1), target_array.reshape(shape), weight=weight,
+                             ignore_index=ignore_index, reduction=reduction,
+                             label_smoothing=label_smoothing)
         return loss.reshape(()) if reduction == "none" else loss
     classes = input.shape[1] if input.ndim == 2 else 0
     weight = _class_weights(weight, classes, "cross_entropy")

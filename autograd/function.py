@@ -162,7 +162,8 @@ class Function:
         tensor_given = False
         recording = _mode.enabled
         node = None
-        for i, a in enumerate(args):
+        i = 0
+        for a in args:
             if isinstance(a, Tensor):
                 tensor_given = True
                 arrays[i] = data = a.data
@@ -173,12 +174,13 @@ class Function:
                         node._saved = node._checks = ()
                         edges = node.edges = [None] * len(args)
                     edges[i] = (a.grad_fn or a, a._output_nr, data.shape, data.dtype)
+            i += 1
         if node is not None:
             node.needs_input_grad = tuple(map(bool, edges))
             ctx = node
         else:
             ctx = _new_node(_Unrecorded)
-            ctx.needs_input_grad = (False,) * len(args)
+            ctx.needs_input_grad = (False,) * i
         try:
             if cls._takes_arrays or not tensor_given:
                 result = cls.forward(ctx, *arrays)
@@ -270,7 +272,8 @@ def _check_saved(node: Node, args: tuple, arrays: list, results: tuple,
     become snapshots."""
     kept, checks, claimed = list(node._saved), [], 0  # claimed: a bit for each input taken
     n = len(arrays)
-    for k, value in enumerate(kept):
+    k = 0
+    for value in node._saved:
         if k < n and value is arrays[k] and value is not args[k]:
             # Input k saved k-th, the usual order (a tensor's array: not the argument itself).
             claimed |= 1 << k
@@ -283,6 +286,7 @@ def _check_saved(node: Node, args: tuple, arrays: list, results: tuple,
                                                      claimed)
             if reference is not None:
                 checks.append((k, reference, reference._version[0]))
+        k += 1
     node._saved, node._checks = tuple(kept), checks
 
 

@@ -853,8 +853,11 @@ class _Recorder:
         self.leaves.setdefault(leaf, []).append((direct, summed))
 
     def grad_assigned(self, tensor: Any, value: Any) -> None:
-        """`t.grad = None` in the step: an entry that forgets the gradient on replay too."""
+        """`t.grad = None` in the step: an entry that forgets the gradient on replay too.
+        (`t.grad *= 2` assigns the tensor it has: nothing to record beyond the product.)"""
         if value is not None:
+            if value is tensor._grad:
+                return
             raise CompileError(
                 f"ag.compile: a tensor assigned to the .grad of a tensor of shape {tensor.shape} "
                 f"inside the compiled function (at {_user_line()}) cannot be captured; set .grad "

@@ -788,3 +788,31 @@ def test_a_gradient_accumulated_across_steps_is_what_the_step_reads_after_backwa
         x = ag.tensor(np.array([0.3, 0.7], np.float32))
         return [fn(x).data.copy() for _ in range(6)] + [w.data.copy(), w.grad.data.copy()]
     assert all(map(_same, run(False), run(True)))
+
+
+def test_grad_scaled_in_place_with_an_augmented_assignment():
+    """`p.grad *= 0.5` (PyTorch's idiom for scaling gradients) assigns .grad its own tensor
+    back: recorded as the in-place product, not refused as a tensor assigned to .grad."""
+    def run(compiled):
+        ag.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 2))
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            with ag.no_grad():
+                for p in model.parameters():
+                    p.grad *= 0.5
+            opt.step()
+            return loss
+        fn = ag.compile(step) if compiled else step
+        rng = np.random.default_rng(1)
+        seen = []
+        for _ in range(5):
+            x = ag.tensor(rng.standard_normal((3, 4)).astype(np.float32))
+            y = ag.tensor(rng.standard_normal((3, 2)).astype(np.float32))
+            seen += [fn(x, y).data] + [p.grad.data.copy() for p in model.parameters()]
+        return seen + [p.data.copy() for p in model.parameters()]
+    assert all(map(_same, run(False), run(True)))

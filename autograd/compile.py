@@ -1127,8 +1127,9 @@ def _checked(compiled: Compiled, tape: Tape, args: tuple, kwargs: dict) -> Any:
                 raise CompileError(
                     f"ag.compile(check=True): operation {i}, {ours.name} in {ours.op} at "
                     f"{ours.where}, gives other values in the replay than in eager: it reads a "
-                    "value the tape froze at capture (an array copied with np.array, a Python "
-                    "number taken from a tensor, a global changed between calls).")
+                    "value the tape froze at capture (an array copied with np.array, a plain "
+                    "array indexed by the step's values as in np.eye(3)[y], a Python number "
+                    "taken from a tensor, a global changed between calls).")
     if len(tape.entries) != len(eager.entries):
         raise CompileError(f"ag.compile(check=True): the eager step ran {len(eager.entries)} "
                            f"operations, the tape has {len(tape.entries)}")

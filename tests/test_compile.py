@@ -816,3 +816,20 @@ def test_grad_scaled_in_place_with_an_augmented_assignment():
             seen += [fn(x, y).data] + [p.grad.data.copy() for p in model.parameters()]
         return seen + [p.data.copy() for p in model.parameters()]
     assert all(map(_same, run(False), run(True)))
+
+
+def test_check_finds_a_plain_array_indexed_by_the_steps_values():
+    """np.eye(3)[y] indexes a plain array with a traced one, which NumPy does without calling
+    back: the replay would use the capture's one-hot rows. check=True names the op."""
+    model = nn.Linear(5, 3)
+
+    def step(x, y):
+        loss = F.mse_loss(model(x), ag.tensor(np.eye(3, dtype=np.float32)[y]))
+        model.zero_grad()
+        loss.backward()
+        return loss
+    fn = ag.compile(step, check=True)
+    x = ag.tensor(np.ones((4, 5), np.float32))
+    fn(x, np.array([0, 1, 2, 0]))
+    with pytest.raises(CompileError, match=r"subtract in Sub .* np.eye\(3\)\[y\]"):
+        fn(x, np.array([2, 2, 1, 0]))

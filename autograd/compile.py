@@ -189,6 +189,7 @@ def _scalar_left(op: Callable, a: np.ndarray, b: Any, out: np.ndarray) -> None:
 def _scalar_right(op: Callable, a: Any, b: np.ndarray, out: np.ndarray) -> None:
     out[()] = op(a, b[()])
 
+
 _OUT_BY_NAME = (np.maximum, np.minimum)  # NumPy 2.4 deprecates their out as a third argument
 _REDUCE_ARGUMENTS = {"axis", "dtype", "out", "keepdims", "where"}
 
@@ -442,7 +443,7 @@ class _Recorder:
         self.persistent: dict[int, tuple] = {}  # tensors read that the tape did not make
         self.swapped: list = []  # (tensor, traced view, plain array) to restore at the end
         self.nodes: dict = {}  # id -> node, for the nodes recorded in the step
-        self.leaves: dict = {}  # leaf -> the (direct, summed) .grad tensors its entries assign
+        self.leaves: dict = {}  # the leaves whose .grad the entries assign (keys, in order)
         self.changed: set = set()  # ids of the tensors changed in place in the step
         # Calls on constants alone (see _computed_once): the buffers (ids) that never change
         # (the implicit seed, and the results of the candidates), the candidates (entry index,
@@ -850,7 +851,7 @@ class _Recorder:
             summed.data = total.view(_Traced)
             self._untraced(summed)
         self._add(f"grad{list(leaf.shape)}", [plain], [], run)
-        self.leaves.setdefault(leaf, []).append((direct, summed))
+        self.leaves[leaf] = None
 
     def grad_assigned(self, tensor: Any, value: Any) -> None:
         """`t.grad = None` in the step: an entry that forgets the gradient on replay too.
@@ -967,8 +968,7 @@ def _module_settings(module: Any) -> tuple:
 
 def _hooked(tensor: Any, post_accumulate_hooks: dict) -> bool:
     """Whether a tensor has hooks (a tape with a hook on its graph cannot be captured)."""
-    return bool(tensor._hooks) or bool(post_accumulate_hooks) and id(tensor) in \
-        post_accumulate_hooks
+    return bool(tensor._hooks) or id(tensor) in post_accumulate_hooks
 
 
 def _bump(version: list) -> None:

@@ -117,11 +117,7 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                     if create_graph or type(g) is not np.ndarray or g.shape != shape \
                             or g.dtype is not dtype:
                         g = _fit(g, shape, dtype, node, create_graph)
-                    if target in pending or type(target) is not Node or target.outputs_meta:
-                        _deliver(target, output_nr, g, pending, ready, leaf_grads)
-                    else:  # a node with one output, reached first: the common case, inline
-                        pending[target] = g
-                        heappush(ready, (-target.sequence_nr, target))
+                    _deliver(target, output_nr, g, pending, ready, leaf_grads)
         if leaf_grads:
             _accumulate_leaves(leaf_grads, seeds, create_graph, wanted, captured, capture)
     finally:

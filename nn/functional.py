@@ -337,7 +337,9 @@ def _check_class_targets(scores: Tensor, target: np.ndarray, ignore_index: int) 
     return False  # the targets out of range are ignore_index
 
 
-def _class_weights(weight: Any, classes: int, where: str) -> np.ndarray | None:
+def _class_weights(weight: Any, input: Tensor, classes: int, where: str) -> np.ndarray | None:
+    """The class weights in the input's dtype (a list or float64 array must not promote a
+    float32 loss)."""
     if weight is None:
         return None
     if isinstance(weight, str):
@@ -348,7 +350,7 @@ def _class_weights(weight: Any, classes: int, where: str) -> np.ndarray | None:
     if weight.shape != (classes,):
         raise ValueError(f"{where}: weight must have shape ({classes},), one per class, got "
                          f"{weight.shape}")
-    return weight
+    return weight.astype(input.dtype)
 
 
 @_takes_tensor
@@ -361,7 +363,7 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
         raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     target = _as_array(_target(target, "nll_loss"))
     all_counted = _check_class_targets(input, target, ignore_index)
-    weight = _class_weights(weight, input.shape[1], "nll_loss")
+    weight = _class_weights(weight, input, input.shape[1], "nll_loss")
     rows = np.arange(target.shape[0])
     if weight is None and all_counted:
         return _reduce(-input[rows, target], reduction)
@@ -369,7 +371,7 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     safe = np.where(counted, target, 0)
     w = (np.ones(len(target), input.dtype) if weight is None else _picked(weight, safe)) \
         * counted
-    losses = -input[rows, safe] * w.astype(input.dtype)
+    losses = -input[rows, safe] * w
     return losses.sum() / w.sum() if reduction == "mean" else _reduce(losses, reduction)
 
 
@@ -397,7 +399,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
                              label_smoothing=label_smoothing)
         return loss.reshape(()) if reduction == "none" else loss
     classes = input.shape[1] if input.ndim == 2 else 0
-    weight = _class_weights(weight, classes, "cross_entropy")
+    weight = _class_weights(weight, input, classes, "cross_entropy")
     if target_array.dtype.kind == "f":
         if target_array.shape != input.shape:
             raise ValueError(f"cross_entropy: probability targets of shape {target_array.shape} "
@@ -406,7 +408,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
             target = target * (1.0 - label_smoothing) + label_smoothing / classes
         log_probs = input.log_softmax(axis=1)
         if weight is not None:
-            log_probs = log_probs * weight.astype(input.dtype)
+            log_probs = log_probs * weight
         return _reduce(-(log_probs * target).sum(axis=1), reduction)
     all_counted = _check_class_targets(input, target_array, ignore_index)
     if weight is None and not label_smoothing and all_counted:
@@ -417,10 +419,11 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     if not label_smoothing:
         return nll
     if weight is not None:
-        log_probs = log_probs * weight.astype(input.dtype)
+        log_probs = log_probs * weight
     smooth = -log_probs.sum(axis=1) * counted.astype(input.dtype)
     if reduction == "mean":
-        total = counted.sum() if weight is None else _picked(weight, target_array[counted]).sum()
+        total = counted.sum(dtype=input.dtype) if weight is None else \
+            _picked(weight, target_array[counted]).sum()
         smooth = smooth.sum() / total
     else:
         smooth = _reduce(smooth, reduction)

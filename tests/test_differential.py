@@ -1,0 +1,39 @@
+"""Regressions found by differential testing against PyTorch (a throwaway fuzzer outside the
+repository): each test's expected values come from the formulas, in NumPy."""
+
+import numpy as np
+import pytest
+
+import autograd as ag
+from nn import functional as F
+
+DTYPES = [np.float32, np.float64]
+
+
+def _log_softmax(x):
+    shifted = x - x.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weight", [None, [0.5, 1.0, 2.0]])
+@pytest.mark.parametrize("ignore_index", [-100, 1])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_and_nll_keep_the_input_dtype(dtype, weight, ignore_index, smoothing):
+    # 'mean' divided by the count of counted samples (NumPy int64) or by the summed class
+    # weights in their own dtype (float64 for a list), which promoted a float32 loss to float64
+    logits = np.random.default_rng(0).standard_normal((5, 3))
+    target = np.array([0, 1, 2, 1, 0])
+    x = ag.tensor(logits.astype(dtype), requires_grad=True)
+    loss = F.cross_entropy(x, target, weight=weight, ignore_index=ignore_index,
+                           label_smoothing=smoothing)
+    loss.backward()
+    nll = F.nll_loss(x, target, weight=weight, ignore_index=ignore_index)
+    assert loss.dtype == dtype and x.grad.dtype == dtype and nll.dtype == dtype
+    w = np.ones(3) if weight is None else np.array(weight)
+    counted = target != ignore_index
+    logp, y = _log_softmax(logits)[counted], target[counted]
+    picked = w[y] * logp[np.arange(len(y)), y]
+    expected = ((1 - smoothing) * -picked - smoothing / 3 * (w * logp).sum(axis=1)).sum()
+    np.testing.assert_allclose(loss.item(), expected / w[y].sum(),
+                               rtol=1e-6 if dtype == np.float32 else 1e-12)

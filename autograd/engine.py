@@ -39,8 +39,11 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         if not t.requires_grad:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
     keep = create_graph if retain_graph is None else retain_graph
+    distinct = {_key(t): t for t in inputs}  # an input named twice is captured once
     captured = _run(outputs, _root_gradients(outputs, grad_outputs, "grad"), keep, create_graph,
-                    capture=inputs)
+                    capture=tuple(distinct.values()))
+    found = dict(zip(distinct, captured))
+    captured = [found[_key(t)] for t in inputs]
     for i, g in enumerate(captured):
         if g is None and not allow_unused:
             raise RuntimeError(f"grad: input {i} (shape {inputs[i].shape}) was not used to "

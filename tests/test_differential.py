@@ -37,3 +37,16 @@ def test_cross_entropy_and_nll_keep_the_input_dtype(dtype, weight, ignore_index,
     expected = ((1 - smoothing) * -picked - smoothing / 3 * (w * logp).sum(axis=1)).sum()
     np.testing.assert_allclose(loss.item(), expected / w[y].sum(),
                                rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_grad_with_an_input_named_twice_returns_its_gradient_twice(create_graph):
+    # the inputs were keyed by tensor, so a repeated one left a slot short: IndexError
+    x = ag.tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    w = ag.tensor(np.array(3.0), requires_grad=True)
+    y = (x * x.exp() * w).sum()
+    gx, gw, gx2 = ag.grad(y, [x, w, x], create_graph=create_graph)
+    expected = (1 + x.data) * np.exp(x.data) * 3.0
+    np.testing.assert_allclose(gx.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(gx2.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(gw.data, (x.data * np.exp(x.data)).sum(), rtol=1e-12)

@@ -440,6 +440,11 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
     """-w [y log x + (1 - y) log(1 - x)] for probabilities x, each log clamped at -100 as in
     PyTorch, so that x = 0 or 1 gives a finite loss and gradient (one op, `ops.BCE`)."""
     target = _same_shape(input, target, "binary_cross_entropy", reduction)
+    if input.data.size and not 0 <= input.data.min() <= input.data.max() <= 1:
+        raise ValueError(f"binary_cross_entropy: input values must lie in [0, 1] "
+                         f"(probabilities), got [{input.data.min()}, {input.data.max()}] in an "
+                         f"input of shape {input.shape}; for logits use "
+                         f"binary_cross_entropy_with_logits")
     if not isinstance(target, Tensor):
         target = target.astype(input.dtype)
     return _reduce(_elementwise_weight(ops.BCE.apply(input, target), weight), reduction)

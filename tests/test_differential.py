@@ -50,3 +50,14 @@ def test_grad_with_an_input_named_twice_returns_its_gradient_twice(create_graph)
     np.testing.assert_allclose(gx.data, expected, rtol=1e-12)
     np.testing.assert_allclose(gx2.data, expected, rtol=1e-12)
     np.testing.assert_allclose(gw.data, (x.data * np.exp(x.data)).sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bad", [-0.25, 1.5])
+def test_binary_cross_entropy_refuses_inputs_that_are_not_probabilities(dtype, bad):
+    # logits passed by mistake gave a loss (log clamped at -100 or NaN) without complaint
+    p = ag.tensor(np.array([[0.2, bad], [1.0, 0.0]], dtype), requires_grad=True)
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: input values must lie in "
+                       r"\[0, 1\].*shape \(2, 2\).*with_logits"):
+        F.binary_cross_entropy(p, np.ones((2, 2), dtype))
+    assert F.binary_cross_entropy(ag.zeros(0), np.ones(0)).shape == ()  # empty: nothing to check

@@ -206,7 +206,7 @@ class Flatten(Module):
                              f"axes of an input of shape {x.shape}")
         shape = x.shape or (1,)
         start, end = start % ndim, end % ndim
-        return x.reshape(*shape[:start], -1, *shape[end + 1:])
+        return x.reshape(*shape[:start], math.prod(shape[start:end + 1]), *shape[end + 1:])
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

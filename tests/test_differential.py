@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import nn
 from nn import functional as F
 
 DTYPES = [np.float32, np.float64]
@@ -61,3 +62,13 @@ def test_binary_cross_entropy_refuses_inputs_that_are_not_probabilities(dtype, b
                        r"\[0, 1\].*shape \(2, 2\).*with_logits"):
         F.binary_cross_entropy(p, np.ones((2, 2), dtype))
     assert F.binary_cross_entropy(ag.zeros(0), np.ones(0)).shape == ()  # empty: nothing to check
+
+
+def test_flatten_an_empty_batch_of_empty_rows():
+    # reshape(0, -1) is ambiguous for NumPy: Flatten raised on (0, 0, 3)
+    x = ag.zeros(0, 0, 3, requires_grad=True)
+    y = nn.Flatten()(x)
+    assert y.shape == (0, 0)
+    y.sum().backward()
+    assert x.grad.shape == (0, 0, 3)
+    assert nn.Flatten(0, 1)(ag.zeros(2, 0, 3)).shape == (0, 3)

@@ -594,7 +594,13 @@ class Tensor:
         if not isinstance(ord, (int, float)) or ord <= 0:
             raise ValueError(f"norm: ord must be a positive number, inf, -inf or 'fro'; got "
                              f"{ord!r}")
-        total = (self * self if ord == 2 else self.abs() ** ord).sum(axis, keepdims)
+        if ord == 2:
+            total = (self * self).sum(axis, keepdims)
+        else:
+            magnitude = self.abs()
+            if ord < 1:  # |x| ** ord's slope is infinite at 0: where() gives 0 there, not 0 * inf
+                magnitude = ops.where(magnitude.data > 0, magnitude, 0)
+            total = (magnitude ** ord).sum(axis, keepdims)
         nonzero = total.data > 0  # the root's slope is infinite at 0: PyTorch's gradient is 0
         return ops.where(nonzero, total, 1) ** (1 / ord) * nonzero
 

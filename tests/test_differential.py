@@ -72,3 +72,19 @@ def test_flatten_an_empty_batch_of_empty_rows():
     y.sum().backward()
     assert x.grad.shape == (0, 0, 3)
     assert nn.Flatten(0, 1)(ag.zeros(2, 0, 3)).shape == (0, 3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ord", [0.5, 0.25])
+def test_norm_of_order_below_one_has_gradient_zero_at_zero_elements(dtype, ord):
+    # |x| ** ord has an infinite slope at 0, which times abs's sign(0) = 0 gave NaN there;
+    # PyTorch gives 0, as abs itself does at 0
+    data = np.array([[0.0, 1.0, -2.0], [0.0, 0.0, 0.0]], dtype)
+    x = ag.tensor(data, requires_grad=True)
+    x.norm(ord, axis=1).sum().backward()
+    total = (np.abs(data[0]) ** ord).sum()
+    expected = np.zeros_like(data)
+    nonzero = data[0] != 0
+    expected[0, nonzero] = (total ** (1 / ord - 1) * np.abs(data[0, nonzero]) ** (ord - 1)
+                            * np.sign(data[0, nonzero]))
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)

@@ -100,20 +100,6 @@ def _user_line(depth: int = 2) -> str:
     return "?"
 
 
-def _rule() -> str | None:
-    """The backward rule running (e.g. "Mul.backward"), or None: the first `backward` frame
-    between the NumPy call and the engine's walk."""
-    frame = sys._getframe(3)
-    while frame is not None:
-        code = frame.f_code
-        if code.co_name == "backward":
-            return code.co_qualname
-        if code.co_name == "_call_backward" or code.co_name == "_run":
-            return None
-        frame = frame.f_back
-    return None
-
-
 def _same(a: Any, b: Any) -> bool:
     """Equal bit for bit (NaNs and signed zeros included)."""
     if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
@@ -456,6 +442,7 @@ class _Recorder:
         self.objects: dict[int, Any] = {}  # objects whose methods are replayed (optimizers)
         self.modules: dict[int, Any] = {}  # id -> a module the step called
         self.op = "step"  # what the entries being recorded belong to
+        self.rule: type | None = None  # the Function whose backward the engine's walk runs
         self.where = "?"
 
     # ---- arrays ---------------------------------------------------------------------------
@@ -520,12 +507,14 @@ class _Recorder:
         return value
 
     def _label(self) -> str:
-        return (_rule() or self.op) if self.op == "backward" else self.op
+        """What the entries being recorded belong to: an op, a backward rule, "step", ..."""
+        rule = self.rule
+        if rule is not None and self.op == "backward":
+            return f"{rule.__name__.lstrip('_')}.backward"
+        return self.op
 
     def _add(self, name: str, inputs: list, outputs: list, run: Callable) -> None:
-        op = self.op
-        if op == "backward":
-            op = _rule() or op
+        op = self._label()
         where = _user_line() if op == "step" else self.where  # NumPy in the step's code
         self.entries.append(_Entry(op, name, inputs, outputs, run, where))
 

@@ -99,11 +99,14 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
         seed = seed if create_graph else seed.data  # a recorded seed stays connected
         _deliver(root.grad_fn or root, root._output_nr, seed, pending, ready, leaf_grads)
 
+    naming = _capture.tape  # ag.compile: what a rule records is named after its node's Function
     previous, _mode.enabled = _mode.enabled, create_graph  # rules record only under create_graph
     try:
         while ready:
             node = heappop(ready)[1]
             grad = pending.pop(node)
+            if naming is not None:
+                naming.rule = node.fn
             edges = node.edges
             if type(grad) is list or node.hooks or node.retained or wanted \
                     or not node.fn._takes_arrays:  # several outputs, hooks, a user's Function
@@ -112,6 +115,8 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                 input_grads = node.fn.backward(node, grad)
                 if type(input_grads) is not tuple or len(input_grads) != len(edges):
                     input_grads = _checked_count(node, input_grads)
+            if naming is not None:
+                naming.rule = None
             if not keep_graph:  # release the saved values
                 node._saved = node._checks = None
             for edge, g in zip(edges, input_grads):

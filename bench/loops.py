@@ -16,7 +16,7 @@ import numpy as np
 
 import autograd as ag
 import optim
-from bench.common import Table, load_torch, median_seconds
+from bench.common import Table, interleaved_medians, load_torch, median_seconds
 
 STEPS = 1000
 rng = np.random.default_rng(0)
@@ -91,12 +91,16 @@ def _numpy(problem: str):
     return step
 
 
-def _loop(step) -> float:
-    """Seconds per step over a loop of STEPS steps (median of 5 loops)."""
-    def run():
-        for _ in range(STEPS):
-            step()
-    return median_seconds(run, repeat=5, warmup=1) / STEPS
+def _loops(steps: list) -> list[float]:
+    """Seconds per step of each step function over loops of STEPS steps (median of 7 loops,
+    the functions' loops taken in turn)."""
+    def looped(step):
+        def run():
+            for _ in range(STEPS):
+                step()
+        return run
+    return [t / STEPS for t in interleaved_medians([looped(s) for s in steps], repeat=7,
+                                                   warmup=1)]
 
 
 def capture_ratio(make_eager, make_compiled, repeat: int = 7) -> float:
@@ -118,10 +122,11 @@ def run() -> None:
     for problem in ("linreg", "rosenbrock"):
         eager_step, eager_params = _ours(problem, compiled=False)
         compiled_step, compiled_params = _ours(problem, compiled=True)
-        reference = _loop(_numpy(problem))
-        theirs = _loop(_torch(problem)) if torch else None
-        table.add(f"{problem}: eager", _loop(eager_step), theirs, reference)
-        table.add(f"{problem}: ag.compile", _loop(compiled_step), theirs, reference)
+        steps = [eager_step, compiled_step, _numpy(problem)] + ([_torch(problem)] if torch else [])
+        eager, compiled, reference, *theirs = _loops(steps)
+        theirs = theirs[0] if torch else None
+        table.add(f"{problem}: eager", eager, theirs, reference)
+        table.add(f"{problem}: ag.compile", compiled, theirs, reference)
         assert all(np.array_equal(a.data, b.data) for a, b in zip(eager_params,
                                                                    compiled_params))
     table.print()

@@ -187,6 +187,9 @@ OPS: list[Op] = [
     Op("abs", lambda a: a.abs(), np.abs, [(s,) for s in UNARY], away_from_zero),
     Op("clip", lambda a: a.clip(-0.5, 0.5), lambda a: np.clip(a, -0.5, 0.5),
        [(s,) for s in UNARY], away_from_zero),
+    # tensor bounds, broadcast, sometimes lo > hi; the shifts keep values off the bounds
+    Op("clip_tensor_bounds", lambda a, lo, hi: a.clip(lo - 0.05, hi + 1.0),
+       lambda a, lo, hi: np.clip(a, lo - 0.05, hi + 1.0), [((3, 4), (4,), (3, 1))], distinct),
     Op("sigmoid", lambda a: a.sigmoid(), _sigmoid, [(s,) for s in UNARY]),
     Op("tanh", lambda a: a.tanh(), np.tanh, [(s,) for s in UNARY]),
     Op("relu", lambda a: a.relu(), lambda a: np.maximum(a, 0), [(s,) for s in UNARY],

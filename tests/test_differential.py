@@ -88,3 +88,27 @@ def test_norm_of_order_below_one_has_gradient_zero_at_zero_elements(dtype, ord):
     expected[0, nonzero] = (total ** (1 / ord - 1) * np.abs(data[0, nonzero]) ** (ord - 1)
                             * np.sign(data[0, nonzero]))
     np.testing.assert_allclose(x.grad.data, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_clip_with_tensor_bounds_sends_the_gradient_to_the_bound_that_is_hit(dtype):
+    # Clip's rule returned None for lo and hi: bounds that require grad got none, silently
+    x = ag.tensor(np.array([-2.0, -1.0, 0.0, 1.0, 2.0, 0.5], dtype), requires_grad=True)
+    lo = ag.tensor(np.array([-1.0, -1.0, -1.0, -1.0, -1.0, 1.0], dtype), requires_grad=True)
+    hi = ag.tensor(np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.0], dtype), requires_grad=True)
+    g = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], dtype)
+    x.clip(lo, hi).backward(ag.tensor(g))
+    # inside [lo, hi] (bounds included) to x, below to lo, above to hi; lo > hi gives hi
+    np.testing.assert_array_equal(x.grad.data, [0, 2, 3, 4, 0, 0])
+    np.testing.assert_array_equal(lo.grad.data, [1, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(hi.grad.data, [0, 0, 0, 0, 5, 6])
+    assert lo.grad.dtype == dtype
+
+
+def test_clip_with_a_broadcast_tensor_bound_sums_its_gradient():
+    x = ag.tensor(np.array([[-3.0, 0.0], [4.0, -5.0]]), requires_grad=True)
+    lo = ag.tensor(np.array(-1.0), requires_grad=True)
+    y = x.clamp(min=lo) * ag.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    gx, glo = ag.grad(y.sum(), [x, lo])
+    np.testing.assert_array_equal(gx.data, [[0, 2], [3, 0]])
+    assert glo.shape == () and glo.item() == 5.0

@@ -231,6 +231,9 @@ class Abs(Primitive):
 
 
 class Clip(Primitive):
+    """min(max(a, lo), hi), as np.clip (hi wherever lo > hi). The gradient goes to a inside
+    [lo, hi] (the bounds included, as PyTorch's), else to the bound the value was set to."""
+
     @staticmethod
     def forward(ctx, a, lo, hi):
         ctx.save_for_backward(a, lo, hi)
@@ -238,13 +241,13 @@ class Clip(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        a, lo, hi = ctx.saved_tensors
-        inside = np.ones(a.shape, dtype=bool)
-        if lo is not None:
-            inside &= _unwrap(a) >= _unwrap(lo)
-        if hi is not None:
-            inside &= _unwrap(a) <= _unwrap(hi)
-        return Where.apply(inside, grad, 0), None, None
+        a, lo, hi = (_unwrap(t) for t in ctx.saved_tensors)  # the masks: piecewise constant
+        need_a, need_lo, need_hi = ctx.needs_input_grad
+        above = False if hi is None else (a > hi) | (False if lo is None else lo > hi)
+        below = False if lo is None else (a < lo) & ~above
+        return (Where.apply(below | above, 0, grad) if need_a else None,
+                Where.apply(below, grad, 0) if need_lo else None,
+                Where.apply(above, grad, 0) if need_hi else None)
 
 
 class _Pick(Primitive):

@@ -168,6 +168,8 @@ class Function:
                 tensor_given = True
                 arrays[i] = data = a.data
                 if recording and a._requires_grad:
+                    if len(a._version) > 1:  # its memory was changed in place while recording
+                        _check_view_is_current(a, cls.__name__)
                     if node is None:
                         node = _new_node(Node)
                         node.fn, node.sequence_nr = cls, next(_sequence)
@@ -214,6 +216,26 @@ class Primitive(Function):
     share (operators, `reshape`, `transpose`, `sum(axis=, keepdims=)`, indexing, `apply`)."""
 
     _takes_arrays = True
+
+
+def _check_view_is_current(t: Tensor, op: str) -> None:
+    """Raise if `t` is a view of memory that an in-place op changed, while recording, after
+    the view was taken: its values are the new ones, its graph leads to the old ones (PyTorch
+    rebuilds such a view's graph; here it is taken again)."""
+    if t.data.base is None:  # the changed tensor itself (or an alias of all of its memory)
+        return
+    taken = -1 if t.grad_fn is None else t.grad_fn.sequence_nr
+    changes = t._version
+    for k in range(len(changes) - 1, 0, -1):  # the latest change first
+        changed_at, memory = changes[k]
+        if changed_at < taken:
+            return
+        if np.shares_memory(t.data, memory):
+            raise RuntimeError(
+                f"{op}: an input of shape {t.shape} views a tensor changed in place (while "
+                "recording) after the view was taken; the view's values are the new ones but "
+                "its graph leads to the old ones, so its gradient would be wrong. Take the "
+                "view again after the change.")
 
 
 def _named(error: Exception, op: str, args: tuple) -> Exception:

@@ -327,12 +327,15 @@ class Tensor:
 
     # ---- in place ---------------------------------------------------------------------
     def _in_place(self, name: str, value: Any, update: Callable[[np.ndarray, Any], None],
-                  recorded: Callable[[], Tensor]) -> Tensor:
-        """Change the data in place and bump the version. While recording, when either side
-        requires grad, the change joins the graph as PyTorch's does: `recorded()` computes
-        the result as an op (out of place), its values are written in, and this tensor
-        becomes that op's output. A leaf that requires grad, or a view, is refused instead:
-        its own gradient, or the viewed tensor's graph, could not follow the change."""
+                  recorded: Callable[[], Tensor], index: Any = Ellipsis) -> Tensor:
+        """Change the data (at `index`) in place and bump the version. While recording, when
+        either side requires grad, the change joins the graph as PyTorch's does: `recorded()`
+        computes the result as an op (out of place), its values are written in, and this
+        tensor becomes that op's output. A leaf that requires grad, or a view, is refused
+        instead: its own gradient, or the viewed tensor's graph, could not follow the change.
+        The views of this tensor taken before keep the old graph: the change is noted on the
+        shared version list, (the op's sequence number, the memory changed), so that an op
+        given one of them refuses it (`function._check_view_is_current`)."""
         if _capture.recorder is not None:  # ag.compile is capturing a step
             return _capture.recorder.in_place(Tensor._in_place, self, name, value, update,
                                               recorded)
@@ -352,6 +355,10 @@ class Tensor:
             result = recorded()
             np.copyto(self.data, result.data, casting="unsafe")
             self._version[0] += 1
+            if result.grad_fn is not None:  # for the views taken before: see the docstring
+                changed = self.data[index]  # a copy (advanced index): all of it counts
+                self._version.append((result.grad_fn.sequence_nr, changed if np.shares_memory(
+                    changed, self.data) else self.data))
             self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
             self._requires_grad = result._requires_grad
             return self
@@ -390,7 +397,7 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         index = ops.as_index(index)
         self._in_place("[]=", value, lambda a, b: a.__setitem__(index, b),
-                       lambda: ops.SetItem.apply(self, index, value))
+                       lambda: ops.SetItem.apply(self, index, value), index)
 
     # ---- elementwise --------------------------------------------------------------------
     def exp(self) -> Tensor:

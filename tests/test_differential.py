@@ -112,3 +112,35 @@ def test_clip_with_a_broadcast_tensor_bound_sums_its_gradient():
     gx, glo = ag.grad(y.sum(), [x, lo])
     np.testing.assert_array_equal(gx.data, [[0, 2], [3, 0]])
     assert glo.shape == () and glo.item() == 5.0
+
+
+@pytest.mark.parametrize("change", ["*=", "[]=", "fill_"])
+def test_using_a_view_taken_before_its_base_changed_in_place_raises(change):
+    # the view's values change with its base's, but its graph still led to the old base: after
+    # y *= 2, (v * v).sum() gave x the gradient of the old v, half the true one, silently
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    v = y[1:]
+    if change == "*=":
+        y *= 2
+    elif change == "[]=":
+        y[2] = x[0] * 4
+    else:
+        y.fill_(x[0])
+    with pytest.raises(RuntimeError, match=r"Mul: an input of shape \(2,\) views a tensor "
+                       r"changed in place .* after the view was taken"):
+        v * v
+
+
+def test_views_apart_from_an_in_place_change_or_taken_after_it_keep_their_gradient():
+    x = ag.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    y = x * 1
+    untouched = y[:2]  # the change below writes elsewhere
+    consumed = y[2:].sum()  # used before the change
+    y[2:] = x[2:] * 5
+    loss = (untouched * untouched).sum() + consumed + y[2:].sum()  # y[2:]: a fresh view
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0, 6.0, 6.0])
+    with ag.no_grad():  # changes outside the graph do not make a view stale
+        y *= 3
+    assert (untouched * 2).requires_grad

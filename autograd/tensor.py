@@ -605,9 +605,12 @@ class Tensor:
             total = (self * self).sum(axis, keepdims)
         else:
             magnitude = self.abs()
-            if ord < 1:  # |x| ** ord's slope is infinite at 0: where() gives 0 there, not 0 * inf
-                magnitude = ops.where(magnitude.data > 0, magnitude, 0)
-            total = (magnitude ** ord).sum(axis, keepdims)
+            if ord < 1:  # |x| ** ord's slope is infinite at 0: taken at 1 there and dropped,
+                nonzero = magnitude.data > 0  # so no 0 * inf reaches any derivative
+                powered = ops.where(nonzero, ops.where(nonzero, magnitude, 1) ** ord, 0)
+            else:
+                powered = magnitude ** ord
+            total = powered.sum(axis, keepdims)
         nonzero = total.data > 0  # the root's slope is infinite at 0: PyTorch's gradient is 0
         return ops.where(nonzero, total, 1) ** (1 / ord) * nonzero
 

@@ -144,3 +144,16 @@ def test_views_apart_from_an_in_place_change_or_taken_after_it_keep_their_gradie
     with ag.no_grad():  # changes outside the graph do not make a view stale
         y *= 3
     assert (untouched * 2).requires_grad
+
+
+def test_norm_of_order_below_one_second_derivatives_ignore_zero_elements():
+    # the first derivative's 0 * inf at a zero element came back as NaN in the second, for
+    # every element of its row; a zero element adds nothing, so the row without it agrees
+    def hessian_vector(data, v):
+        x = ag.tensor(np.array(data), requires_grad=True)
+        (g,) = ag.grad(x.norm(0.5), x, create_graph=True)
+        return ag.grad((g * ag.tensor(np.array(v))).sum(), x)[0].data
+
+    with_zero = hessian_vector([0.0, 1.0, -2.0], [0.3, -0.7, 0.4])
+    without = hessian_vector([1.0, -2.0], [-0.7, 0.4])
+    np.testing.assert_allclose(with_zero, [0.0, *without], rtol=1e-12)

@@ -157,19 +157,3 @@ def test_norm_of_order_below_one_second_derivatives_ignore_zero_elements():
     with_zero = hessian_vector([0.0, 1.0, -2.0], [0.3, -0.7, 0.4])
     without = hessian_vector([1.0, -2.0], [-0.7, 0.4])
     np.testing.assert_allclose(with_zero, [0.0, *without], rtol=1e-12)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_a_buffer_filled_row_by_row_from_scaled_earlier_rows(dtype):
-    # ema[t - 1] * 0.9 saved the row it scales (needed only for a gradient of 0.9), so
-    # writing ema[t] afterwards made backward raise that a saved array was modified
-    x = ag.tensor(np.ones((4, 2), dtype), requires_grad=True)
-    ema = ag.zeros(4, 2, dtype=dtype)
-    ema[0] = x[0]
-    for t in range(1, 4):
-        ema[t] = ema[t - 1] * 0.9 + x[t] / 10
-    ema.sum().backward()
-    first = sum(0.9 ** k for k in range(4))
-    later = [0.1 * sum(0.9 ** k for k in range(4 - t)) for t in range(1, 4)]
-    np.testing.assert_allclose(x.grad.data[:, 0], [first, *later], rtol=1e-6)
-    assert x.grad.dtype == dtype

@@ -38,13 +38,9 @@ class Sub(Primitive):
 
 
 class Mul(Primitive):
-    """a * b. Each operand is saved only if the other's gradient needs it, so that x * 0.9
-    does not keep x (changing x in place afterwards is then no error, as in PyTorch)."""
-
     @staticmethod
     def forward(ctx, a, b):
-        need_a, need_b = ctx.needs_input_grad
-        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        ctx.save_for_backward(a, b)
         return a * b
 
     @staticmethod
@@ -55,11 +51,9 @@ class Mul(Primitive):
 
 
 class Div(Primitive):
-    """a / b; a is saved only for b's gradient (as in Mul)."""
-
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        ctx.save_for_backward(a, b)
         return a / b
 
     @staticmethod

@@ -36,6 +36,27 @@ def _check_float(array: np.ndarray, where: str) -> None:
                         f"got dtype {array.dtype}")
 
 
+def _note_change(version: list, step: int, changed: np.ndarray, whole: np.ndarray) -> None:
+    """Note on the version list that a tensor's views share: the op numbered `step` changed
+    `changed` of its memory `whole` (an advanced index gives a copy: then all of it counts).
+    A change of all the memory, or of the same block as an earlier one, replaces the earlier
+    notes it covers (a view that one refuses, this one refuses too), so a buffer changed on
+    every step keeps as many notes as the blocks it changes, not one per step."""
+    if changed.size == whole.size or not np.shares_memory(changed, whole):
+        del version[1:]
+        changed = whole
+    elif changed.flags.c_contiguous:
+        block = _block(changed)
+        version[1:] = [note for note in version[1:] if _block(note[1]) != block]
+    version.append((step, changed))
+
+
+def _block(array: np.ndarray) -> tuple[int, int] | None:
+    """(address, bytes) of a C-contiguous array's memory, else None."""
+    return (array.__array_interface__["data"][0], array.nbytes) if array.flags.c_contiguous \
+        else None
+
+
 def _unwrap(value: Any) -> Any:
     return value.data if isinstance(value, Tensor) else value
 
@@ -356,9 +377,8 @@ class Tensor:
             np.copyto(self.data, result.data, casting="unsafe")
             self._version[0] += 1
             if result.grad_fn is not None:  # for the views taken before: see the docstring
-                changed = self.data[index]  # a copy (advanced index): all of it counts
-                self._version.append((result.grad_fn.sequence_nr, changed if np.shares_memory(
-                    changed, self.data) else self.data))
+                _note_change(self._version, result.grad_fn.sequence_nr, self.data[index],
+                             self.data)
             self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
             self._requires_grad = result._requires_grad
             return self

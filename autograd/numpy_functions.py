@@ -26,19 +26,32 @@ def _ufuncs() -> dict[np.ufunc, Callable]:
         np.divide: ops.Div.apply, np.power: ops.Pow.apply, np.matmul: ops.MatMul.apply,
         np.negative: ops.Neg.apply, np.absolute: ops.Abs.apply, np.exp: ops.Exp.apply,
         np.log: ops.Log.apply, np.sqrt: ops.Sqrt.apply, np.tanh: ops.Tanh.apply,
-        np.maximum: ops.Maximum.apply, np.minimum: ops.Minimum.apply,
+        np.maximum: ops.Maximum.apply, np.minimum: ops.Minimum.apply, np.square: Tensor.square,
     }
 
 
 def _functions() -> dict[Callable, Callable]:
+    from . import creation  # imports the ops, which import this module
+
     return {
         np.sum: Tensor.sum, np.mean: Tensor.mean, np.max: Tensor.max, np.amax: Tensor.max,
         np.min: Tensor.min, np.amin: Tensor.min, np.var: Tensor.var, np.std: Tensor.std,
         np.reshape: Tensor.reshape, np.transpose: Tensor.transpose, np.squeeze: Tensor.squeeze,
         np.expand_dims: Tensor.expand_dims, np.broadcast_to: Tensor.broadcast_to,
         np.clip: Tensor.clip, np.concatenate: ops.concatenate, np.stack: ops.stack,
-        np.where: ops.where,
+        np.where: ops.where, np.linalg.norm: _linalg_norm, np.zeros_like: creation.zeros_like,
+        np.ones_like: creation.ones_like,
     }
+
+
+def _linalg_norm(x: Tensor, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """np.linalg.norm as the engine's vector norm `Tensor.norm`. NumPy takes a matrix norm for
+    a 2-D input without axis, or two axes, when ord is given: only Frobenius is the same."""
+    two_axes = axis is None and x.ndim == 2 or isinstance(axis, tuple) and len(axis) == 2
+    if two_axes and ord not in (None, "fro"):
+        raise TypeError(f"np.linalg.norm: the matrix norm ord={ord!r} is not an operation of "
+                        "the engine; use ord=None or 'fro', or an int axis for a vector norm")
+    return x.norm(2 if ord is None else ord, axis, keepdims)
 
 
 _TABLES: dict[str, dict] = {}

@@ -353,15 +353,37 @@ def _class_weights(weight: Any, input: Tensor, classes: int, where: str) -> np.n
     return weight.astype(input.dtype)
 
 
+def _per_position(loss: Callable, input: Tensor, target: Any, reduction: str,
+                  **options: Any) -> Tensor:
+    """`loss` on scores (N, C, d1, ...) as PyTorch takes them: each position (n, d1, ...) is a
+    sample of C scores, its target of shape (N, d1, ...) (or probabilities like the input);
+    'none' gives the losses in that shape."""
+    positions = (input.shape[0], *input.shape[2:])
+    if target.shape not in (positions, input.shape):
+        raise ValueError(f"{loss.__name__}: scores of shape {input.shape} need class targets "
+                         f"of shape {positions} (or probabilities like the scores), got "
+                         f"{target.shape}")
+    axes = (0, *range(2, input.ndim), 1)
+    rows = input.transpose(axes).reshape(-1, input.shape[1])
+    targets = target.reshape(-1) if target.shape == positions else \
+        target.transpose(axes).reshape(-1, input.shape[1])
+    losses = loss(rows, targets, reduction=reduction, **options)
+    return losses.reshape(positions) if reduction == "none" else losses
+
+
 @_takes_tensor
 def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
-    """-w[y_i] * input[i, y_i] for log-probabilities (N, C) and integer class targets (N,);
-    samples whose target is `ignore_index` count for nothing. 'mean' divides by the sum of the
-    weights of the counted samples (their number, without `weight`)."""
+    """-w[y_i] * input[i, y_i] for log-probabilities (N, C) and integer class targets (N,)
+    (or (N, C, d1, ...) and (N, d1, ...): a sample per position); samples whose target is
+    `ignore_index` count for nothing. 'mean' divides by the sum of the weights of the counted
+    samples (their number, without `weight`)."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     target = _as_array(_target(target, "nll_loss"))
+    if input.ndim > 2:
+        return _per_position(nll_loss, input, target, reduction, weight=weight,
+                             ignore_index=ignore_index)
     all_counted = _check_class_targets(input, target, ignore_index)
     weight = _class_weights(weight, input, input.shape[1], "nll_loss")
     rows = np.arange(target.shape[0])
@@ -378,8 +400,9 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
 @_takes_tensor
 def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """-log softmax(input)[target], from logits of shape (N, C) (or (C,)) and integer class
-    targets of shape (N,) (or a scalar); class probabilities of the input's shape also work.
+    """-log softmax(input)[target], from logits of shape (N, C) (or (C,), or (N, C, d1, ...):
+    a sample per position) and integer class targets of shape (N,) (or a scalar, or
+    (N, d1, ...)); class probabilities of the input's shape also work.
 
     Without options it is one fused op (logsumexp(x) - x[target], the max subtracted first,
     finite for logits of any size). `weight`, `ignore_index` as in `nll_loss`;
@@ -398,6 +421,10 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
                              ignore_index=ignore_index, reduction=reduction,
                              label_smoothing=label_smoothing)
         return loss.reshape(()) if reduction == "none" else loss
+    if input.ndim > 2:
+        return _per_position(cross_entropy, input, target if isinstance(target, Tensor) else
+                             target_array, reduction, weight=weight, ignore_index=ignore_index,
+                             label_smoothing=label_smoothing)
     classes = input.shape[1] if input.ndim == 2 else 0
     weight = _class_weights(weight, input, classes, "cross_entropy")
     if target_array.dtype.kind == "f":

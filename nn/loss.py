@@ -64,8 +64,8 @@ class _WeightedLoss(_Loss):
 
 
 class NLLLoss(_WeightedLoss):
-    """-weight[y] * input[i, y] for log-probabilities (N, C) and integer class targets (N,);
-    targets equal to `ignore_index` count for nothing."""
+    """-weight[y] * input[i, y] for log-probabilities (N, C) and integer class targets (N,)
+    (or (N, C, d1, ...) and (N, d1, ...)); targets equal to `ignore_index` count for nothing."""
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(weight, reduction)
@@ -76,9 +76,10 @@ class NLLLoss(_WeightedLoss):
 
 
 class CrossEntropyLoss(_WeightedLoss):
-    """-log softmax(logits)[target] for logits (N, C) and integer class targets (N,) (or class
-    probabilities): log-softmax and negative log-likelihood in one, finite for logits of any
-    size. `weight`, `ignore_index` and `label_smoothing` as in `F.cross_entropy`."""
+    """-log softmax(logits)[target] for logits (N, C) and integer class targets (N,) (or
+    (N, C, d1, ...) and (N, d1, ...), or class probabilities): log-softmax and negative
+    log-likelihood in one, finite for logits of any size. `weight`, `ignore_index` and
+    `label_smoothing` as in `F.cross_entropy`."""
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0):

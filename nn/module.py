@@ -15,6 +15,7 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from autograd.compile import _capture, replayed
+from autograd.ops import check_device
 from autograd.tensor import HookHandle
 
 
@@ -281,26 +282,32 @@ class Module:
             else:
                 param.grad.data.fill(0)
 
-    def to(self, *args: Any) -> Module:
+    def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Module:
         """Cast floating-point parameters and buffers to a dtype, in place (the same Parameter
         objects get new arrays, so build the optimizer after this): `model.to(np.float64)`.
-        A device argument is accepted only as "cpu", for PyTorch code that passes one."""
-        dtype = None
+        A device, positional or `device=`, is accepted only as "cpu", for PyTorch code."""
         for arg in args:
-            if isinstance(arg, str) and arg.lower() == "cpu":
-                continue
+            if isinstance(arg, str):
+                device = arg
+            else:
+                dtype = arg
+        check_device(device, "to")
+        if dtype is not None:
             try:
-                dtype = np.dtype(arg)
+                dtype = np.dtype(dtype)
             except TypeError:
-                raise ValueError(f"to(): expected a dtype or 'cpu', got {arg!r}") from None
+                raise ValueError(f"to(): expected a dtype or 'cpu', got {dtype!r}") from None
             if dtype.kind != "f":
                 raise ValueError(f"to(): can only cast to a floating dtype, got {dtype}")
-        if dtype is not None:
             for _, value in self._state_items():
                 if value.dtype.kind == "f" and value.dtype != dtype:
                     value.data = value.data.astype(dtype)
                     value._version[0] += 1  # a graph that saved the old array must not run
                     value.grad = None
+        return self
+
+    def cpu(self) -> Module:
+        """`self`: the engine runs on the CPU only."""
         return self
 
     def float(self) -> Module:

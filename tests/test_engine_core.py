@@ -143,6 +143,11 @@ def test_numpy_ufuncs_on_tensors_are_recorded():
     (lambda w: np.where(w.data > 0, w, 0.0), lambda a: np.where(a > 0, a, 0.0)),
     (lambda w: np.reshape(w, -1), lambda a: a.reshape(-1)),
     (lambda w: np.tanh(w) * 2 ** w, lambda a: np.tanh(a) * 2 ** a),
+    (lambda w: np.square(w), np.square),  # the engine has them as t.square(), t.norm()
+    (lambda w: np.linalg.norm(w), np.linalg.norm),
+    (lambda w: np.linalg.norm(w, 1, axis=0), lambda a: np.linalg.norm(a, 1, axis=0)),
+    (lambda w: np.linalg.norm(w, axis=1, keepdims=True),
+     lambda a: np.linalg.norm(a, axis=1, keepdims=True)),
 ])
 def test_supported_numpy_functions_return_recorded_tensors(call, expected):
     data = np.array([[0.3, -1.2], [2.0, 0.7]])
@@ -153,12 +158,24 @@ def test_supported_numpy_functions_return_recorded_tensors(call, expected):
     assert ag.gradcheck(call, (w,))
 
 
+@pytest.mark.parametrize("like", [np.zeros_like, np.ones_like])
+def test_numpy_zeros_like_on_a_tensor_is_the_engines_constant(like):
+    w = ag.tensor([[1.0, 2.0]], requires_grad=True)
+    out = like(w)
+    assert isinstance(out, ag.Tensor) and not out.requires_grad
+    assert out.dtype == np.float32 and out.shape == (1, 2)
+    np.testing.assert_array_equal(out.data, like(w.data))
+    assert like(w, np.float64).dtype == np.float64
+
+
 def test_unsupported_numpy_functions_refuse_a_tensor_that_requires_grad():
     w = ag.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(TypeError, match="fft"):
         np.fft.fft(w)
     with pytest.raises(TypeError, match="sinh"):
         np.sinh(w)
+    with pytest.raises(TypeError, match="matrix norm ord=2"):  # NumPy's spectral norm
+        np.linalg.norm(w.reshape(1, 2), 2)
     with ag.no_grad():
         assert isinstance(np.sinh(w), np.ndarray)  # nothing to record: NumPy's result
     assert isinstance(np.sinh(ag.tensor([1.0])), np.ndarray)

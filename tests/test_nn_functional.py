@@ -72,6 +72,47 @@ def test_cross_entropy_bad_targets_and_reduction():
         nn.CrossEntropyLoss(reduction="avg")
 
 
+# (N, C, d1, d2) scores, targets (N, d1, d2): each position a sample, as in PyTorch
+SCORES_K = np.random.default_rng(1).standard_normal((2, 4, 3, 5)) * 2
+TARGET_K = np.random.default_rng(2).integers(0, 4, (2, 3, 5))
+TARGET_K[0, 1, 2] = 3
+
+
+def as_rows(scores):
+    return scores.transpose(0, 2, 3, 1).reshape(-1, scores.shape[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("options", [{}, {"weight": [1.0, 2.0, 0.5, 1.5]}, {"ignore_index": 3},
+                                     {"label_smoothing": 0.2, "weight": [1.0, 2.0, 0.5, 1.5]}])
+def test_cross_entropy_and_nll_take_positions_beyond_the_class_axis(dtype, reduction, options):
+    scores = ag.tensor(SCORES_K.astype(dtype))
+    rows = ag.tensor(as_rows(SCORES_K).astype(dtype))
+    loss = F.cross_entropy(scores, TARGET_K, reduction=reduction, **options)
+    expected = F.cross_entropy(rows, TARGET_K.reshape(-1), reduction=reduction, **options)
+    assert loss.dtype == dtype and loss.shape == ((2, 3, 5) if reduction == "none" else ())
+    np.testing.assert_allclose(loss.data.reshape(-1), expected.data.reshape(-1), rtol=1e-6)
+    options = {k: v for k, v in options.items() if k != "label_smoothing"}
+    log_probs = scores.log_softmax(axis=1)
+    nll = nn.NLLLoss(reduction=reduction, **options)(log_probs, ag.tensor(TARGET_K))
+    expected = F.nll_loss(rows.log_softmax(axis=1), TARGET_K.reshape(-1), reduction=reduction,
+                          **options)
+    np.testing.assert_allclose(nll.data.reshape(-1), expected.data.reshape(-1), rtol=1e-6)
+
+
+def test_cross_entropy_positions_gradcheck_probabilities_and_shape_errors():
+    assert ag.gradcheck(lambda x: F.cross_entropy(x, TARGET_K, label_smoothing=0.1),
+                        (tensor(SCORES_K, requires_grad=True),))
+    probs = np.random.default_rng(3).dirichlet(np.ones(4), (2, 3, 5)).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(F.cross_entropy(tensor(SCORES_K), probs).item(),
+                               F.cross_entropy(tensor(as_rows(SCORES_K)), as_rows(probs)).item())
+    with pytest.raises(ValueError, match=r"\(2, 3, 5\).*\(2, 3\)"):
+        F.cross_entropy(tensor(SCORES_K), TARGET_K[:, :, 0])
+    with pytest.raises(ValueError, match=r"\(2, 3, 5\).*\(2, 5, 3\)"):
+        F.nll_loss(tensor(SCORES_K), TARGET_K.transpose(0, 2, 1))
+
+
 def bce_reference(x, y):
     p = 1 / (1 + np.exp(-x))
     return -(y * np.log(p) + (1 - y) * np.log(1 - p))

@@ -394,3 +394,16 @@ def test_layers_accept_the_cpu_device_and_refuse_any_other():
     for make in (lambda: nn.Linear(2, 3, device="cuda"), lambda: nn.BatchNorm1d(3, device="mps")):
         with pytest.raises(ValueError, match="runs on the CPU only"):
             make()
+
+
+def test_a_module_moves_to_the_cpu_and_casts_as_pytorch_spells_it():
+    import nn
+
+    model = nn.Linear(2, 3)
+    weight = model.weight
+    assert model.cpu() is model and model.to("cpu") is model and model.to(device="cpu") is model
+    assert model.to(device="cpu", dtype=np.float64) is model and weight.dtype == np.float64
+    assert model.to("cpu", np.float32).weight is weight and weight.dtype == np.float32
+    for call in (lambda: model.to("cuda"), lambda: model.to(device="cuda:0")):
+        with pytest.raises(ValueError, match="to: device 'cuda(:0)?' is not available"):
+            call()

@@ -62,7 +62,8 @@ def _unwrap(value: Any) -> Any:
 
 
 class HookHandle:
-    """What `register_hook` returns: `remove()` takes the hook off again."""
+    """What `register_hook` returns: `remove()` takes the hook off again, as does the end of a
+    `with handle:` block (PyTorch's RemovableHandle)."""
 
     def __init__(self, hooks: list, hook: Callable):
         self._hooks, self._hook = hooks, hook
@@ -70,6 +71,12 @@ class HookHandle:
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+    def __enter__(self) -> HookHandle:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.remove()
 
 
 class Tensor:

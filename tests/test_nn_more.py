@@ -359,6 +359,19 @@ def test_a_hook_can_remove_itself_while_running():
     assert calls == [1, 2, 2]
 
 
+
+def test_a_hook_handle_is_a_context_manager_that_removes_it_on_exit():
+    layer = nn.ReLU()
+    x = ag.tensor([1.0, -1.0], requires_grad=True)
+    calls = []
+    with layer.register_forward_hook(lambda m, a, o: calls.append(1)) as handle:
+        layer(x)
+        with x.register_hook(lambda g: g * 10):
+            layer(x).sum().backward()
+    assert hasattr(handle, "remove") and calls == [1, 1]
+    layer(x).sum().backward()
+    assert calls == [1, 1] and x.grad.data.tolist() == [11.0, 0.0]
+
 # ---- nn.utils ----------------------------------------------------------------------------
 def _with_grads(*grads):
     params = [nn.Parameter(np.zeros_like(g)) for g in grads]

@@ -592,7 +592,12 @@ class Tensor:
         return self @ other
 
     def size(self, dim: int | None = None) -> Any:
-        return self.shape if dim is None else self.shape[dim]
+        if dim is None:
+            return self.shape
+        if not -self.ndim <= dim < self.ndim:
+            raise np.exceptions.AxisError(f"size: dim {dim} is out of range for a tensor with "
+                                          f"{self.ndim} dims")
+        return self.shape[dim]
 
     def dim(self) -> int:
         return self.ndim

@@ -407,3 +407,10 @@ def test_a_module_moves_to_the_cpu_and_casts_as_pytorch_spells_it():
     for call in (lambda: model.to("cuda"), lambda: model.to(device="cuda:0")):
         with pytest.raises(ValueError, match="to: device 'cuda(:0)?' is not available"):
             call()
+
+
+@pytest.mark.parametrize("shape, dim", [((2, 3), 2), ((2, 3), -3), ((), 0)])
+def test_size_of_a_dim_out_of_range_names_size_and_the_dims(shape, dim):
+    with pytest.raises(IndexError, match=rf"size: dim {dim} is out of range for a tensor with "
+                                         rf"{len(shape)} dims"):
+        ag.zeros(shape).size(dim)

@@ -247,6 +247,15 @@ def _as_array(value: Any) -> np.ndarray:
     return value.data if isinstance(value, Tensor) else asarray(value)
 
 
+def _constant(weight: Any, where: str, name: str = "weight") -> np.ndarray:
+    """A loss's weight as an array: it is a constant, so one that requires grad is refused
+    (it would get no gradient, silently), as PyTorch's losses refuse it."""
+    if isinstance(weight, Tensor) and weight.requires_grad and ag.is_grad_enabled():
+        raise TypeError(f"{where}: {name} of shape {weight.shape} requires grad, but the loss "
+                        f"is not differentiable with respect to it; pass {name}.detach()")
+    return _as_array(weight)
+
+
 def _target(target: Any, where: str) -> Any:
     """A target as given if it is a Tensor, else as an array of numbers."""
     if isinstance(target, Tensor):
@@ -346,7 +355,7 @@ def _class_weights(weight: Any, input: Tensor, classes: int, where: str) -> np.n
         raise TypeError(f"{where}: weight must hold one number per class, got {weight!r}; "
                         f"pass reduction={weight!r} by keyword (PyTorch's order: input, target, "
                         "weight, ...)")
-    weight = _as_array(weight)
+    weight = _constant(weight, where)
     if weight.shape != (classes,):
         raise ValueError(f"{where}: weight must have shape ({classes},), one per class, got "
                          f"{weight.shape}")
@@ -457,8 +466,8 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     return (1.0 - label_smoothing) * nll + (label_smoothing / classes) * smooth
 
 
-def _elementwise_weight(loss: Tensor, weight: Any) -> Tensor:
-    return loss if weight is None else loss * _as_array(weight).astype(loss.dtype)
+def _elementwise_weight(loss: Tensor, weight: Any, where: str) -> Tensor:
+    return loss if weight is None else loss * _constant(weight, where).astype(loss.dtype)
 
 
 @_takes_tensor
@@ -474,7 +483,8 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
                          f"binary_cross_entropy_with_logits")
     if not isinstance(target, Tensor):
         target = target.astype(input.dtype)
-    return _reduce(_elementwise_weight(ops.BCE.apply(input, target), weight), reduction)
+    return _reduce(_elementwise_weight(ops.BCE.apply(input, target), weight,
+                                       "binary_cross_entropy"), reduction)
 
 
 @_takes_tensor
@@ -489,7 +499,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
         target = target.astype(input.dtype)
     loss = ops.BCEWithLogits.apply(input, target)
     if pos_weight is not None:
-        extra = _as_array(pos_weight).astype(input.dtype) - 1
+        extra = _constant(pos_weight, "binary_cross_entropy_with_logits", "pos_weight") \
+            .astype(input.dtype) - 1
         softplus_of_minus_x = ops.BCEWithLogits.apply(input, np.ones(input.shape, input.dtype))
         loss = loss + extra * target * softplus_of_minus_x
-    return _reduce(_elementwise_weight(loss, weight), reduction)
+    return _reduce(_elementwise_weight(loss, weight, "binary_cross_entropy_with_logits"),
+                   reduction)

@@ -157,3 +157,23 @@ def test_norm_of_order_below_one_second_derivatives_ignore_zero_elements():
     with_zero = hessian_vector([0.0, 1.0, -2.0], [0.3, -0.7, 0.4])
     without = hessian_vector([1.0, -2.0], [-0.7, 0.4])
     np.testing.assert_allclose(with_zero, [0.0, *without], rtol=1e-12)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, w: F.cross_entropy(x, np.array([0, 2]), weight=w),
+    lambda x, w: F.nll_loss(x, np.array([0, 2]), weight=w),
+    lambda x, w: F.binary_cross_entropy(x.sigmoid(), np.ones((2, 3)), weight=w),
+    lambda x, w: F.binary_cross_entropy_with_logits(x, np.ones((2, 3)), weight=w),
+    lambda x, w: F.binary_cross_entropy_with_logits(x, np.ones((2, 3)), pos_weight=w),
+], ids=["cross_entropy", "nll_loss", "binary_cross_entropy", "bce_with_logits",
+        "bce_with_logits pos_weight"])
+def test_a_loss_weight_that_requires_grad_is_refused(call):
+    # the weights are used as constants: one that requires grad silently got no gradient,
+    # where PyTorch raises that the loss is not differentiable with respect to it
+    x = ag.tensor(np.zeros((2, 3)), requires_grad=True)
+    w = ag.tensor(np.array([0.5, 1.0, 2.0]), requires_grad=True)
+    with pytest.raises(TypeError, match=r"weight .*requires grad"):
+        call(x, w)
+    with ag.no_grad():
+        call(x, w)  # values only: nothing to refuse
+    assert call(x, w.detach()).requires_grad

@@ -266,6 +266,7 @@ def test_any_device_but_the_cpu_is_a_value_error(call):
     lambda **kw: ag.rand_like(ag.ones(2), **kw), lambda **kw: ag.randn_like(ag.ones(2), **kw)])
 def test_creation_functions_accept_device_cpu(factory):
     assert isinstance(factory(device="cpu"), Tensor)
+    assert isinstance(factory(device="cpu:0"), Tensor)  # PyTorch's name of the same device
     with pytest.raises(ValueError, match="CPU only"):
         factory(device="cuda")
 

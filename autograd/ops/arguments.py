@@ -105,7 +105,8 @@ def torch_keywords(fn: Callable) -> Callable:
 
 
 def check_device(device: Any, where: str) -> None:
-    """The engine computes on the CPU: `device="cpu"` (or None) is accepted, nothing else."""
-    if device is not None and str(device) != "cpu":
+    """The engine computes on the CPU: `device="cpu"` (PyTorch's "cpu:0" too, or None) is
+    accepted, nothing else."""
+    if device is not None and str(device) not in ("cpu", "cpu:0"):
         raise ValueError(f"{where}: device {str(device)!r} is not available: this engine runs "
                          "on the CPU only (use device='cpu', or leave device out)")

@@ -659,6 +659,11 @@ class Tensor:
             return self
         return self.astype(dtype)
 
+    @property
+    def device(self) -> str:
+        """Always "cpu", the one device the engine computes on (for `device=x.device`)."""
+        return "cpu"
+
     def cpu(self) -> Tensor:
         return self
 

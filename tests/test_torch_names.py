@@ -240,6 +240,12 @@ def test_to_cpu_and_cpu_return_the_tensor_itself():
     assert x.to("cpu") is x and x.cpu() is x and x.to(device="cpu") is x
 
 
+def test_a_tensors_device_is_the_cpu_and_passes_on_as_pytorch_code_does():
+    x = _x()
+    assert x.device == "cpu" and ag.zeros(2, device=x.device).device == "cpu"
+    assert x.to(x.device) is x
+
+
 def test_to_a_dtype_casts():
     x = _x(np.float64)
     assert x.to(ag.float32).dtype == np.float32

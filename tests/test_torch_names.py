@@ -187,6 +187,14 @@ def test_norm_against_its_formula(dtype):
         np.testing.assert_allclose(out.data, expected, rtol=1e-5)
 
 
+def test_norm_takes_pytorchs_p_for_ord():
+    x = _x()
+    np.testing.assert_array_equal(x.norm(p=1, dim=1).data, x.norm(1, axis=1).data)
+    assert x.norm(p="fro").data == x.norm().data
+    with pytest.raises(TypeError, match="norm: got both ord= and p="):
+        x.norm(ord=1, p=1)
+
+
 def test_norm_of_zero_has_gradient_zero_not_nan():
     x = ag.zeros(3, requires_grad=True, dtype=np.float64)
     x.norm().backward()

@@ -80,12 +80,12 @@ def has_integer_array(index: Any) -> bool:
 
 
 
-_TORCH_KEYWORDS = {"dim": "axis", "keepdim": "keepdims"}
+_TORCH_KEYWORDS = {"dim": "axis", "keepdim": "keepdims", "p": "ord"}
 
 
 def torch_keywords(fn: Callable) -> Callable:
-    """Let `fn` also take PyTorch's `dim=` for its `axis=` and `keepdim=` for its `keepdims=`
-    (given both: TypeError). Functions without those parameters come back unchanged."""
+    """Let `fn` also take PyTorch's `dim=` for its `axis=`, `keepdim=` for its `keepdims=` and
+    `p=` for its `ord=` (given both: TypeError). Functions without those come back unchanged."""
     parameters = inspect.signature(fn).parameters
     renames = {torch: ours for torch, ours in _TORCH_KEYWORDS.items() if ours in parameters}
     if not renames:

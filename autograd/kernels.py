@@ -112,9 +112,11 @@ def elu(x: np.ndarray, alpha: float) -> np.ndarray:
     return _run("elu", x, None, alpha)
 
 
-def elu_backward(y: np.ndarray, grad: np.ndarray, alpha: float) -> np.ndarray:
-    """dx = grad if y > 0 else grad * (y + alpha), with y = elu(x) and alpha >= 0."""
-    return _run("elu_backward", y, grad, alpha)
+def elu_backward(x: np.ndarray, grad: np.ndarray, alpha: float) -> np.ndarray:
+    """dx = grad if x > 0 else grad * alpha * exp(x) (takes the input x: computed from the
+    output y, as grad * (y + alpha), the slope would lose float32 digits where y is close to
+    -alpha: float32 slopes 9e4 ulps off at x = -12, now about 1)."""
+    return _run("elu_backward", x, grad, alpha)
 
 
 def erf(x: np.ndarray) -> np.ndarray:
@@ -302,10 +304,9 @@ def _elu_loop(x, _b, out, alpha):
         out[i] = _elu1(x[i], alpha)
 
 
-def _elu_backward_loop(y, g, out, alpha):
-    zero = _zero(alpha)
+def _elu_backward_loop(x, g, out, alpha):
     for i in range(out.size):
-        out[i] = _at(g, i) if y[i] > zero else _at(g, i) * (y[i] + alpha)
+        out[i] = _at(g, i) * _elu_slope1(x[i], alpha)
 
 
 def _erf_loop(x, _b, out, _param):
@@ -432,6 +433,10 @@ def _elu1(v, alpha):
     """Scalar elu (stub)."""
 
 
+def _elu_slope1(v, alpha):
+    """Scalar elu derivative, 1 or alpha * exp(v) (stub)."""
+
+
 def _zero(v):
     """0 of v's dtype (stub)."""
 
@@ -497,13 +502,18 @@ def _scalar_functions(dtype, njit, pow2_from_shifted):
         s, q = exp_parts(zero if v > zero else v)
         return v if v > zero else alpha * ((s - one) + s * q)
 
+    def elu_slope1(v, alpha):
+        s, q = exp_parts(zero if v > zero else v)
+        return one if v > zero else alpha * (s + s * q)
+
     def zero1(v):
         return zero
 
     def one1(v):
         return one
 
-    return {_sigmoid1: sigmoid1, _tanh1: tanh1, _elu1: elu1, _zero: zero1, _one: one1}
+    return {_sigmoid1: sigmoid1, _tanh1: tanh1, _elu1: elu1, _elu_slope1: elu_slope1,
+            _zero: zero1, _one: one1}
 
 
 # ---- loading and caching --------------------------------------------------------------------
@@ -634,11 +644,11 @@ def _load_numba() -> None:
              for dtype in _FLOAT_DTYPES}
 
     def typer(stub):
-        if stub is _elu1:
+        if stub is _elu1 or stub is _elu_slope1:
             return lambda v, alpha: impls.get(v, {}).get(stub)
         return lambda v: impls.get(v, {}).get(stub)
 
-    for stub in (_sigmoid1, _tanh1, _elu1, _zero, _one):
+    for stub in (_sigmoid1, _tanh1, _elu1, _elu_slope1, _zero, _one):
         overload(stub, jit_options=_OPTIONS)(typer(stub))
     for stub in (_at, _part):
         overload(stub, jit_options=_OPTIONS)(

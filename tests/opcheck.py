@@ -127,6 +127,12 @@ def large_logits(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray
     return 1e4 + rng.standard_normal(shape)
 
 
+def deep_negative(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Far into ELU's saturating side, where its slope alpha * exp(x) is small: a slope
+    computed as y + alpha (y = elu(x) close to -alpha) loses float32 digits there."""
+    return rng.uniform(-12.0, -1.0, shape)
+
+
 def _assigned(a, index, b):
     """a with a[index] = b, out of place: recorded as SetItem for tensors."""
     out = a * 1  # a copy (a non-leaf for tensors), so the assignment leaves `a` alone
@@ -198,6 +204,8 @@ OPS: list[Op] = [
        [(s,) for s in UNARY], away_from_zero),
     Op("elu", lambda a: a.elu(1.3), lambda a: np.where(a > 0, a, 1.3 * np.expm1(a)),
        [(s,) for s in UNARY], away_from_zero),
+    Op("elu_saturating", lambda a: a.elu(1.3), lambda a: 1.3 * np.expm1(a),
+       [(s,) for s in UNARY], deep_negative),
     Op("maximum", ag.maximum, np.maximum, BINARY),
     Op("minimum", ag.minimum, np.minimum, BINARY),
     Op("where", lambda a, b: ag.where(a.data > 0.5, a, b), lambda a, b: np.where(a > 0.5, a, b),

@@ -41,8 +41,8 @@ KERNELS = {
     "leaky_relu_backward": (lambda x, g: kernels.leaky_relu_backward(x, g, SLOPE),
                             lambda x, g: np.where(x > 0, g, SLOPE * g), 2),
     "elu": (lambda x: kernels.elu(x, ALPHA), _elu, 1),
-    "elu_backward": (lambda y, g: kernels.elu_backward(y, g, ALPHA),
-                     lambda y, g: np.where(y > 0, g, g * (y + ALPHA)), 2),
+    "elu_backward": (lambda x, g: kernels.elu_backward(x, g, ALPHA),
+                     lambda x, g: np.where(x > 0, g, g * ALPHA * np.exp(np.minimum(x, 0))), 2),
     "erf": (kernels.erf, np.vectorize(math.erf, otypes=[float]), 1),
 }
 DTYPES = [np.float32, np.float64]
@@ -51,15 +51,14 @@ RTOL = {np.float32: 4 * np.finfo(np.float32).eps, np.float64: 4 * np.finfo(np.fl
 
 
 def _inputs(name, shape, dtype, seed=0):
-    """Arrays for kernel `name`: x in [-12, 12] (y = x for backward, in range), then grad."""
+    """Arrays for kernel `name`: x in [-12, 12] (y = f(x) for the backward of sigmoid and
+    tanh, which take the output), then grad."""
     rng = np.random.default_rng(seed)
     first = rng.uniform(-12, 12, shape)
     if name in ("sigmoid_backward",):
         first = _sigmoid(first)
     elif name == "tanh_backward":
         first = np.tanh(first)
-    elif name == "elu_backward":
-        first = _elu(first)
     arrays = [first, rng.standard_normal(shape)]
     return [a.astype(dtype) for a in arrays[:KERNELS[name][2]]]
 

@@ -119,28 +119,29 @@ class ELU(Primitive):
     def forward(ctx, x, alpha):
         if alpha < 0:
             raise ValueError(f"ELU: alpha must be >= 0, got {alpha}")
-        y = kernels.elu(x, alpha)
-        ctx.save_for_backward(y)
+        ctx.save_for_backward(x)
         ctx.alpha = alpha
-        return y
+        return kernels.elu(x, alpha)
 
     @staticmethod
     def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return ELUGrad.apply(y, grad, ctx.alpha), None
+        (x,) = ctx.saved_tensors
+        return ELUGrad.apply(x, grad, ctx.alpha), None
 
 
 class ELUGrad(Primitive):
-    """grad where y > 0, else grad * (y + alpha) (= grad * alpha * exp(x))."""
+    """grad where x > 0, else grad * alpha * exp(x): from the input, since from the output
+    (grad * (y + alpha)) the slope loses float32 digits where y is close to -alpha."""
 
     @staticmethod
-    def forward(ctx, y, grad, alpha):
-        ctx.save_for_backward(y, grad)
+    def forward(ctx, x, grad, alpha):
+        ctx.save_for_backward(x, grad)
         ctx.alpha = alpha
-        return kernels.elu_backward(y, grad, alpha)
+        return kernels.elu_backward(x, grad, alpha)
 
     @staticmethod
     def backward(ctx, gg):
-        y, grad = ctx.saved_tensors
-        negative = (_unwrap(y) <= 0).astype(y.dtype)
-        return gg * grad * negative, ELUGrad.apply(y, gg, ctx.alpha), None
+        x, grad = ctx.saved_tensors
+        negative = (_unwrap(x) <= 0).astype(x.dtype)  # where the slope is alpha * exp(x)
+        return negative * ELUGrad.apply(x, gg * grad, ctx.alpha), \
+            ELUGrad.apply(x, gg, ctx.alpha), None

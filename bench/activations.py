@@ -35,7 +35,7 @@ def _ours():
         "tanh": lambda x, g: k.tanh_backward(k.tanh(x), g),
         "relu": lambda x, g: k.relu_backward(k.relu(x), g),
         "leaky_relu": lambda x, g: (k.leaky_relu(x, SLOPE), k.leaky_relu_backward(x, g, SLOPE)),
-        "elu": lambda x, g: k.elu_backward(k.elu(x, ALPHA), g, ALPHA),
+        "elu": lambda x, g: (k.elu(x, ALPHA), k.elu_backward(x, g, ALPHA)),
     }
 
 
@@ -72,12 +72,14 @@ def _numpy_leaky_relu(x, g):
 
 
 def _numpy_elu(x, g):
-    y = np.expm1(np.minimum(x, 0))
+    negative = np.minimum(x, 0)
+    y = np.expm1(negative)
     y *= np.float32(ALPHA)
     np.copyto(y, x, where=x > 0)
-    dx = y + np.float32(ALPHA)
+    dx = np.exp(negative, out=negative)  # the slope from x, as ours: y + alpha would cancel
+    dx *= np.float32(ALPHA)
     dx *= g
-    np.copyto(dx, g, where=y > 0)
+    np.copyto(dx, g, where=x > 0)
     return dx
 
 

@@ -403,7 +403,16 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     w = (np.ones(len(target), input.dtype) if weight is None else _picked(weight, safe)) \
         * counted
     losses = -input[rows, safe] * w
-    return losses.sum() / w.sum() if reduction == "mean" else _reduce(losses, reduction)
+    return _weighted_mean(losses, w.sum()) if reduction == "mean" else _reduce(losses, reduction)
+
+
+def _weighted_mean(losses: Tensor, total: Any) -> Tensor:
+    """sum(losses) / total. With nothing counted (total 0: every target ignore_index) the mean
+    is NaN, as PyTorch's, and its gradient 0, not the NaN of 0 * (1 / 0) that a step would
+    spread into every parameter."""
+    if total == 0:
+        return losses.sum() * 0.0 + np.nan
+    return losses.sum() / total
 
 
 @_takes_tensor
@@ -460,7 +469,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     if reduction == "mean":
         total = counted.sum(dtype=input.dtype) if weight is None else \
             _picked(weight, target_array[counted]).sum()
-        smooth = smooth.sum() / total
+        smooth = _weighted_mean(smooth, total)
     else:
         smooth = _reduce(smooth, reduction)
     return (1.0 - label_smoothing) * nll + (label_smoothing / classes) * smooth

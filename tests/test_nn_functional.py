@@ -199,3 +199,23 @@ def test_class_weights_against_the_weighted_mean_for_any_number_of_classes(class
     spread = -(log_p * weight).sum(axis=1).sum() / weight[target].sum()
     smoothed = F.cross_entropy(tensor(logits), target, weight=tensor(weight), label_smoothing=0.1)
     assert np.allclose(smoothed.data, 0.9 * expected + 0.1 / classes * spread)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.1},
+                                     {"weight": np.array([1.0, 2.0, 0.5, 1.0])}])
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_a_mean_over_no_counted_target_is_nan_with_a_zero_gradient(dtype, options, loss):
+    # a batch whose every target is ignore_index (padding only): the mean is 0 / 0, NaN as in
+    # PyTorch, but its gradient was NaN too (0 * 1 / 0), which an optimizer step spreads into
+    # every parameter; PyTorch's is 0
+    if loss == "nll_loss" and "label_smoothing" in options:
+        pytest.skip("nll_loss has no label smoothing")
+    x = ag.tensor(np.random.default_rng(0).standard_normal((3, 4)).astype(dtype),
+                  requires_grad=True)
+    scores = x if loss == "cross_entropy" else F.log_softmax(x, axis=1)
+    with np.errstate(all="raise"):  # no 0 / 0 on the way either
+        value = getattr(F, loss)(scores, np.array([-100, -100, -100]), **options)
+        value.backward()
+    assert np.isnan(value.data) and value.dtype == dtype
+    np.testing.assert_array_equal(x.grad.data, np.zeros((3, 4), dtype))

@@ -21,9 +21,11 @@ class Adagrad(Optimizer):
 
     Rarely-updated parameters keep large steps, frequent ones get small steps; since s only
     grows, the steps shrink for good (what RMSprop's running average fixes).
+
+    The arguments after `lr` are keyword-only: their order differs from PyTorch's.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-2, eps: float = 1e-10,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, *, eps: float = 1e-10,
                  weight_decay: float = 0, lr_decay: float = 0,
                  initial_accumulator_value: float = 0):
         _check("learning rate", lr)

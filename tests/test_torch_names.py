@@ -429,3 +429,18 @@ def test_size_of_a_dim_out_of_range_names_size_and_the_dims(shape, dim):
     with pytest.raises(IndexError, match=rf"size: dim {dim} is out of range for a tensor with "
                                          rf"{len(shape)} dims"):
         ag.zeros(shape).size(dim)
+
+
+def test_arguments_whose_position_differs_from_pytorch_must_be_named():
+    # Adagrad(params, 0.1, 0.5) is lr_decay=0.5 in PyTorch but was eps=0.5 here, and
+    # DataLoader(ds, 2, False, [1, 0]) PyTorch's sampler but drop_last here: PyTorch code
+    # passing them by position ran with other settings, silently
+    import optim
+    from autograd.utils.data import DataLoader
+    params = [ag.tensor([1.0], requires_grad=True)]
+    with pytest.raises(TypeError, match="positional argument"):
+        optim.Adagrad(params, 0.1, 0.5)
+    with pytest.raises(TypeError, match="positional argument"):
+        DataLoader([1.0, 2.0], 2, False, [1, 0])
+    assert optim.Adagrad(params, 0.1, lr_decay=0.5).defaults["lr_decay"] == 0.5
+    assert len(DataLoader([1.0, 2.0], 2, False, sampler=[1, 0])) == 1

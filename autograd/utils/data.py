@@ -221,10 +221,11 @@ class DataLoader:
     `RandomSampler` (`shuffle=True`, new order every epoch, from `generator` or the global
     generator) or a `SequentialSampler`. A last, smaller batch is kept unless `drop_last`.
     `collate_fn(list of samples)` builds a batch (default: `default_collate`; a
-    `TensorDataset` is then indexed once per batch instead of once per sample).
+    `TensorDataset` is then indexed once per batch instead of once per sample). The arguments
+    after `shuffle` are keyword-only: their order differs from PyTorch's.
     """
 
-    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *,
                  drop_last: bool = False, generator: np.random.Generator | None = None,
                  collate_fn: Callable[[list], Any] | None = None,
                  sampler: Iterable[int] | None = None):

@@ -176,6 +176,8 @@ class Function:
                         node._saved = node._checks = ()
                         edges = node.edges = [None] * len(args)
                     edges[i] = (a.grad_fn or a, a._output_nr, data.shape, data.dtype)
+                elif recording and len(a._version) > 1:  # a constant whose memory changed
+                    _check_view_is_current(a, cls.__name__)
             i += 1
         if node is not None:
             node.needs_input_grad = tuple(map(bool, edges))
@@ -221,10 +223,15 @@ class Primitive(Function):
 def _check_view_is_current(t: Tensor, op: str) -> None:
     """Raise if `t` is a view of memory that an in-place op changed, while recording, after
     the view was taken: its values are the new ones, its graph leads to the old ones (PyTorch
-    rebuilds such a view's graph; here it is taken again)."""
+    rebuilds such a view's graph; here it is taken again). A view outside the graph (of a
+    tensor that did not require grad then) would pass for a constant and lose the change's
+    gradient; one taken by an op notes when, one made otherwise (detach()) is a constant on
+    purpose."""
     if t.data.base is None:  # the changed tensor itself (or an alias of all of its memory)
         return
-    taken = -1 if t.grad_fn is None else t.grad_fn.sequence_nr
+    taken = getattr(t, "_taken", None) if t.grad_fn is None else t.grad_fn.sequence_nr
+    if taken is None:
+        return
     changes = t._version
     for k in range(len(changes) - 1, 0, -1):  # the latest change first
         changed_at, memory = changes[k]
@@ -278,6 +285,8 @@ def _wrap(value: Any, node: Node | None, output_nr: int, args: tuple, arrays: li
                 base is array or base is getattr(array, "base", None))) \
                 and isinstance(a, Tensor):  # getattr: an axis or shape may come first
             output._version = a._version
+            if output.grad_fn is None:  # a view outside the graph: when it was taken
+                output._taken = next(_sequence)  # (_check_view_is_current)
             return output
     output._version = [0]
     return output

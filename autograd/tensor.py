@@ -87,7 +87,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "_output_nr", "_version",
-                 "_hooks", "__weakref__")
+                 "_hooks", "_taken", "__weakref__")  # _taken: see function._wrap
     __array_priority__ = 1000  # `ndarray + Tensor` defers to Tensor.__radd__
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False):

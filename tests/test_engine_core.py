@@ -258,6 +258,23 @@ def test_a_change_of_another_block_keeps_the_note_of_an_earlier_change():
                        "changed in place"):
         head * head
 
+
+def test_a_constant_view_taken_before_its_memory_joined_the_graph_is_refused():
+    # row viewed buf before buf[:2] = w * 2 made buf part of the graph: row passed for a
+    # constant, its values w * 2 but no path to w, so w's gradient through it was lost
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    buf = ag.zeros(3)
+    row = buf[:2]
+    buf[:2] = w * 2
+    with pytest.raises(RuntimeError, match=r"Mul: an input of shape \(2,\) views a tensor "
+                       "changed in place"):
+        row * 3
+    with ag.no_grad():
+        later = buf[:2]  # taken after the change, outside the graph on purpose
+    detached = buf[:2].detach()
+    (later * 3 + detached * w).sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [2, 4])
+
 # ---- 6. concurrent backward passes lose no accumulation -----------------------------------
 
 

@@ -167,17 +167,16 @@ class Function:
             if isinstance(a, Tensor):
                 tensor_given = True
                 arrays[i] = data = a.data
-                if recording and a._requires_grad:
+                if recording:
                     if len(a._version) > 1:  # its memory was changed in place while recording
                         _check_view_is_current(a, cls.__name__)
-                    if node is None:
-                        node = _new_node(Node)
-                        node.fn, node.sequence_nr = cls, next(_sequence)
-                        node._saved = node._checks = ()
-                        edges = node.edges = [None] * len(args)
-                    edges[i] = (a.grad_fn or a, a._output_nr, data.shape, data.dtype)
-                elif recording and len(a._version) > 1:  # a constant whose memory changed
-                    _check_view_is_current(a, cls.__name__)
+                    if a._requires_grad:
+                        if node is None:
+                            node = _new_node(Node)
+                            node.fn, node.sequence_nr = cls, next(_sequence)
+                            node._saved = node._checks = ()
+                            edges = node.edges = [None] * len(args)
+                        edges[i] = (a.grad_fn or a, a._output_nr, data.shape, data.dtype)
             i += 1
         if node is not None:
             node.needs_input_grad = tuple(map(bool, edges))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from .compile import _capture, asarray  # ag.compile's hooks
+from .compile import _capture, _engine, asarray  # ag.compile's hooks; engine.py, late
 from .grad_mode import _mode
 
 
@@ -45,8 +44,7 @@ def _note_change(version: list, step: int, changed: np.ndarray, whole: np.ndarra
     if changed.size == whole.size or not np.shares_memory(changed, whole):
         del version[1:]
         changed = whole
-    elif changed.flags.c_contiguous:
-        block = _block(changed)
+    elif (block := _block(changed)) is not None:
         version[1:] = [note for note in version[1:] if _block(note[1]) != block]
     version.append((step, changed))
 
@@ -707,14 +705,6 @@ class Tensor:
                             f"this one has shape {self.shape}")
         return self.data.item()
     # ---- end of PyTorch spellings ---------------------------------------------------------
-
-
-@functools.cache
-def _engine() -> Any:
-    """The engine module, imported on first use (it imports this one): cheaper than an
-    import statement in each backward()."""
-    from . import engine
-    return engine
 
 
 # These need Tensor; the methods above look them up when called.

@@ -168,8 +168,9 @@ def test_load_state_dict_wrong_shape_names_key_and_both_shapes_and_copies_nothin
 
 
 def test_load_state_dict_bumps_version_so_stale_graphs_refuse_backward():
-    layer = nn.Linear(2, 1)
-    out = layer(ag.tensor(np.ones((1, 2), dtype=np.float32)) * 1.0).sum()
+    layer = nn.Linear(2, 1)  # an input that requires grad: its gradient reads the weight
+    x = ag.tensor(np.ones((1, 2), dtype=np.float32), requires_grad=True)
+    out = layer(x * 1.0).sum()
     layer.load_state_dict(nn.Linear(2, 1).state_dict())
     with pytest.raises(RuntimeError, match="in place"):
         out.backward()

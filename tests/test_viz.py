@@ -212,6 +212,20 @@ def test_the_first_node_that_produced_nan_is_marked():
     assert log["stroke"] == draw.NAN_COLOUR
 
 
+def test_a_value_no_op_kept_is_recomputed_to_find_the_first_nan():
+    # target * log(p) keeps only the constant target (the log's gradient reads nothing
+    # else), so the log's -inf is known only by recomputing it from p, which Log kept
+    logits = ag.tensor(np.array([[120.0, 0.0, -30.0]], dtype=np.float32), requires_grad=True)
+    probs = (logits - logits.max(axis=1, keepdims=True)).exp()
+    probs = probs / probs.sum(axis=1, keepdims=True)  # probs[0, 2] = exp(-150) = 0
+    target = np.array([[0.0, 0.0, 1.0]], dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loss = -(target * probs.log()).sum()
+    nodes = parse(viz.to_svg(loss, params={"logits": logits}))["nodes"]
+    marked = [n["texts"][0] for n in nodes.values() if "first NaN/Inf (forward)" in n["texts"]]
+    assert marked == ["Log"]
+
+
 def test_nan_gradient_is_marked_where_it_first_appears():
     x = ag.tensor(np.array([0.0, 1.0], dtype=np.float32), requires_grad=True)
     loss = (x.sqrt() * 1.0).sum()  # d sqrt(x) at 0 is inf

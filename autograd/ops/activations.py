@@ -12,7 +12,8 @@ from ..tensor import _unwrap
 
 class _DerivativeFromOutput(Primitive):
     """An activation whose derivative is written in its output y, so y is all it saves:
-    the forward is the kernel, the VJP the fused gradient op (grad, y) -> grad * f'(x)."""
+    the forward is the kernel, the VJP the fused gradient op (grad, y) -> grad * f'(x). A
+    gradient op keeps grad only for y's gradient (the second derivative)."""
 
     kernel: Any
     gradient: type[Primitive]
@@ -34,7 +35,7 @@ class SigmoidGrad(Primitive):
 
     @staticmethod
     def forward(ctx, y, grad):
-        ctx.save_for_backward(y, grad)
+        ctx.save_for_backward(y, grad if ctx.needs_input_grad[0] else None)
         return kernels.sigmoid_backward(y, grad)
 
     @staticmethod
@@ -48,7 +49,7 @@ class TanhGrad(Primitive):
 
     @staticmethod
     def forward(ctx, y, grad):
-        ctx.save_for_backward(y, grad)
+        ctx.save_for_backward(y, grad if ctx.needs_input_grad[0] else None)
         return kernels.tanh_backward(y, grad)
 
     @staticmethod
@@ -135,7 +136,7 @@ class ELUGrad(Primitive):
 
     @staticmethod
     def forward(ctx, x, grad, alpha):
-        ctx.save_for_backward(x, grad)
+        ctx.save_for_backward(x, grad if ctx.needs_input_grad[0] else None)
         ctx.alpha = alpha
         return kernels.elu_backward(x, grad, alpha)
 

@@ -38,9 +38,13 @@ class Sub(Primitive):
 
 
 class Mul(Primitive):
+    """a * b. Each operand is kept only for the other's gradient (as in PyTorch), so x * 0.9
+    does not keep x: changing x in place afterwards is no error."""
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
@@ -51,9 +55,11 @@ class Mul(Primitive):
 
 
 class Div(Primitive):
+    """a / b; a is kept only for b's gradient (as Mul's operands)."""
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         return a / b
 
     @staticmethod
@@ -71,7 +77,7 @@ class Pow(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         out = np.asanyarray(a ** b)
-        ctx.save_for_backward(a, b, out)
+        ctx.save_for_backward(a, b, out if ctx.needs_input_grad[1] else None)  # b's gradient
         return out
 
     @staticmethod

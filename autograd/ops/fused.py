@@ -18,12 +18,14 @@ from .elementwise import Log, Log1p, Maximum
 class Linear(Primitive):
     """x @ W.T + b as one op, for speed: one node instead of three (transpose, matmul, add),
     and the weight's gradient comes out as grad.T @ x, laid out like the weight (C order), which
-    the optimizers' in-place NumPy reads several times faster than a transposed array."""
+    the optimizers' in-place NumPy reads several times faster than a transposed array. x is kept
+    only for the weight's gradient and the weight only for x's (as in PyTorch)."""
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, weight: np.ndarray,
                 bias: np.ndarray | None) -> np.ndarray:
-        ctx.save_for_backward(x, weight)
+        need_x, need_weight, _ = ctx.needs_input_grad
+        ctx.save_for_backward(x if need_weight else None, weight if need_x else None)
         y = matmul(x, weight.T)
         if bias is not None:
             y += bias
@@ -33,12 +35,12 @@ class Linear(Primitive):
     def backward(ctx: Any, grad: Any) -> tuple[Any, Any, Any]:
         x, weight = ctx.saved_tensors  # arrays, or tensors under create_graph
         need_x, need_weight, need_bias = ctx.needs_input_grad
-        if grad.ndim != 2:  # flatten leading axes: (N, out) and (N, in)
-            grad_rows, x = grad.reshape(-1, weight.shape[0]), x.reshape(-1, weight.shape[1])
-        else:
-            grad_rows = grad
+        grad_rows = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad  # (N, out)
         grad_x = matmul(grad, weight) if need_x else None
-        grad_weight = matmul(grad_rows.T, x) if need_weight else None
+        grad_weight = None
+        if need_weight:
+            x_rows = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x  # (N, in)
+            grad_weight = matmul(grad_rows.T, x_rows)
         grad_bias = grad_rows.sum(axis=0) if need_bias else None
         return grad_x, grad_weight, grad_bias
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..blas import matmul
@@ -18,8 +20,10 @@ def _matrix_transpose(t: Tensor) -> Tensor:
 class MatMul(Primitive):
     """NumPy's matmul (1-D, 2-D and batched) through BLAS.
 
-    For C = A @ B: dA = dC @ B^T and dB = A^T @ dC; a 1-D operand is treated as a row
-    (left) or column (right) vector and the extra axis removed again.
+    For C = A @ B: dA = dC @ B^T and dB = A^T @ dC, so each operand is kept only for the
+    other's gradient (as in PyTorch). A 1-D operand is treated as a row (left) or column
+    (right) vector and the extra axis removed again; C has fewer axes than the other operand
+    exactly when this one is 1-D.
     """
 
     @staticmethod
@@ -27,25 +31,29 @@ class MatMul(Primitive):
         if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError(f"MatMul: operands must have at least one dimension; got "
                              f"shapes {np.shape(a)} and {np.shape(b)}")
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        a_vector, b_vector = a.ndim == 1, b.ndim == 1
-        a2 = a.reshape(1, -1) if a_vector else a
-        b2 = b.reshape(-1, 1) if b_vector else b
-        if b_vector:
-            grad = grad[..., None]
-        if a_vector:
-            grad = grad[..., None, :]
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            grad_a = matmul(grad, _matrix_transpose(b2))
+            a_vector, b_vector = grad.ndim < b.ndim, b.ndim == 1
+            b2 = b.reshape(-1, 1) if b_vector else b
+            grad_a = matmul(_matrix_axes(grad, a_vector, b_vector), _matrix_transpose(b2))
             grad_a = grad_a.squeeze(-2) if a_vector else grad_a
         if need_b:
-            grad_b = matmul(_matrix_transpose(a2), grad)
+            a_vector, b_vector = a.ndim == 1, grad.ndim < a.ndim
+            a2 = a.reshape(1, -1) if a_vector else a
+            grad_b = matmul(_matrix_transpose(a2), _matrix_axes(grad, a_vector, b_vector))
             grad_b = grad_b.squeeze(-1) if b_vector else grad_b
         return grad_a, grad_b
+
+
+def _matrix_axes(grad: Any, a_vector: bool, b_vector: bool) -> Any:
+    """grad with the axes that 1-D operands lost put back: b's column, then a's row."""
+    grad = grad[..., None] if b_vector else grad
+    return grad[..., None, :] if a_vector else grad

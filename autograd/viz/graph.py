@@ -18,7 +18,8 @@ import numpy as np
 
 from .. import ops
 from ..engine import grad as autograd_grad
-from ..function import Node, _SavedOutput
+from ..function import Node, _SavedOutput, _Unrecorded
+from ..ops import activations, elementwise
 from ..tensor import Tensor
 
 # A unit is saturated where its local derivative is below this share of the derivative's
@@ -36,7 +37,7 @@ class Item:
     inputs: list[Any] = field(default_factory=list)  # keys of the producers, in edge order
     grad_norm: float | None = None  # norm of the gradient of the output(s)
     grad_finite: bool = True
-    value_finite: bool | None = None  # None: the forward value is unknown (not saved)
+    value_finite: bool | None = None  # None: the forward value is unknown (not kept)
     stats: str = ""  # e.g. "saturated 63%" on activations
     alert: bool = False  # an activation mostly saturated or dead
     cancelled: bool = False  # a parameter whose gradient is zero by construction
@@ -167,8 +168,11 @@ def _set_norm(item: Item, norm: float) -> None:
 
 
 def forward_values(items: list[Item], root: Tensor) -> dict[tuple[Any, int], np.ndarray]:
-    """The forward values the graph still holds: leaves, the root, and whatever a node saved
-    (its own output, or its inputs, which are other nodes' outputs)."""
+    """The forward values the drawing can know: the leaves, the root, whatever a node saved
+    (its own output, or its inputs, which are other nodes' outputs), and the output of each
+    elementwise op recomputed from the values of its inputs. A node keeps only what its
+    inputs' gradients read (target * log(p) with a constant target keeps the target alone,
+    as in PyTorch), so a log's -inf is found by recomputing it from the p that Log kept."""
     values: dict[tuple[Any, int], np.ndarray] = {}
     for item in items:
         if item.is_leaf:
@@ -180,7 +184,27 @@ def forward_values(items: list[Item], root: Tensor) -> dict[tuple[Any, int], np.
             elif isinstance(saved, Tensor):
                 values[(saved.grad_fn or saved, saved._output_nr)] = saved.data
     values[(root.grad_fn or root, root._output_nr)] = root.data
+    for item in items:  # in forward order, so that a recomputed value feeds the next op
+        if not item.is_leaf and (item.key, 0) not in values:
+            _recompute(item.key, values)
     return values
+
+
+# Ops whose forward is a pure function of its inputs (no constant arguments, no side effect).
+_ELEMENTWISE = {elementwise.__name__, activations.__name__}
+
+
+def _recompute(node: Node, values: dict[tuple[Any, int], np.ndarray]) -> None:
+    """The output of an elementwise op whose arguments are all inputs of known value."""
+    if node.freed or node.fn.__module__ not in _ELEMENTWISE or None in node.edges:
+        return  # an argument that needs no gradient is not kept (a constant): unknown
+    inputs = [values.get((target, output_nr)) for target, output_nr, _, _ in node.edges]
+    if any(v is None for v in inputs):
+        return
+    ctx = _Unrecorded()
+    ctx.needs_input_grad = (False,) * len(inputs)
+    with np.errstate(all="ignore"):  # the value is what is looked for, warnings are not
+        values[(node, 0)] = np.asarray(node.fn.forward(ctx, *inputs))
 
 
 def activation_stats(item: Item, values: dict) -> None:

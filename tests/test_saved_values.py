@@ -1,0 +1,133 @@
+"""What an op keeps for backward is what the gradients of its inputs that require grad read,
+as in PyTorch: changing any other value in place afterwards is no error, changing a kept one
+raises naming the op. Second derivatives still get what they need."""
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+from nn import functional as F
+
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_buffer_filled_row_by_row_from_scaled_earlier_rows(dtype):
+    # ema[t - 1] * 0.9 kept the row it scales, which only a gradient of 0.9 would read, so
+    # writing the next row made backward raise that a saved array was modified
+    x = ag.tensor(np.arange(10.0, dtype=dtype).reshape(5, 2), requires_grad=True)
+    ema = ag.zeros((5, 2), dtype=dtype)
+    ema[0] = x[0]
+    for t in range(1, 5):
+        ema[t] = ema[t - 1] * 0.9 + x[t] * 0.1
+    ema.sum().backward()
+    expected = [4.0951, 0.3439, 0.271, 0.19, 0.1]  # PyTorch's
+    np.testing.assert_allclose(x.grad.data, np.stack([expected, expected], 1), rtol=1e-6)
+    assert x.grad.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_same_buffer_scaled_by_a_weight_that_requires_grad_raises(dtype):
+    # the weight's gradient reads the row, which the next assignment overwrites (PyTorch raises)
+    x = ag.tensor(np.arange(10.0, dtype=dtype).reshape(5, 2), requires_grad=True)
+    w = ag.tensor(np.array(0.9, dtype), requires_grad=True)
+    ema = ag.zeros((5, 2), dtype=dtype)
+    ema[0] = x[0]
+    for t in range(1, 5):
+        ema[t] = ema[t - 1] * w + x[t] * 0.1
+    with pytest.raises(RuntimeError, match="Mul: an array of shape"):
+        ema.sum().backward()
+
+
+def _positive(shape, dtype, seed):
+    return np.random.default_rng(seed).uniform(0.5, 2.0, shape).astype(dtype)
+
+
+# op, shapes, and for each input that requires grad the values its gradient reads (what PyTorch
+# keeps: torch 2.13 raises and computes in the same cases, except where said)
+BINARY = {
+    "mul": (lambda a, b: a * b, ((2, 3), (2, 3)), {"a": "b", "b": "a"}),
+    "div": (lambda a, b: a / b, ((2, 3), (2, 3)), {"a": "b", "b": "ab"}),
+    "matmul": (lambda a, b: a @ b, ((2, 3), (3, 4)), {"a": "b", "b": "a"}),
+    "matmul_vec_mat": (lambda a, b: a @ b, ((3,), (3, 4)), {"a": "b", "b": "a"}),
+    "matmul_mat_vec": (lambda a, b: a @ b, ((2, 3), (3,)), {"a": "b", "b": "a"}),
+    # (PyTorch's matmul copies b here and keeps the copy: it computes where b changed)
+    "matmul_batched": (lambda a, b: a @ b, ((2, 3), (5, 3, 4)), {"a": "b", "b": "a"}),
+    # b ** a's own output is its exponent's gradient (PyTorch keeps the output also when
+    # only the base requires grad, and raises then; nothing reads it, so we compute)
+    "pow": (lambda a, b: a ** b, ((2, 3), (2, 3)), {"a": "ab", "b": "abo"}),
+}
+CASES = [(op, wants, changed) for op in BINARY for wants in ("a", "b", "ab")
+         for changed in "abo"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op, wants, changed", CASES)
+def test_changing_a_value_in_place_after_the_forward(op, wants, changed, dtype):
+    fn, shapes, reads = BINARY[op]
+    leaves = [ag.tensor(_positive(s, dtype, k), requires_grad=name in wants)
+              for k, (s, name) in enumerate(zip(shapes, "ab"))]
+    expected = ag.grad(fn(*leaves).sum(), [t for t in leaves if t.requires_grad])
+    a, b = [t.clone() for t in leaves]  # non-leaves, so that they can change in place
+    out = fn(a, b)
+    with ag.no_grad():
+        {"a": a, "b": b, "o": out}[changed].__iadd__(1)
+    if any(changed in reads[name] for name in wants):
+        with pytest.raises(RuntimeError, match=rf"{out.grad_fn.name}: an array of shape"):
+            out.sum().backward()
+        return
+    grads = ag.grad(out.sum(), [t for t in leaves if t.requires_grad])
+    for got, want in zip(grads, expected):
+        np.testing.assert_allclose(got.data, want.data, rtol=1e-6)
+        assert got.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_constant_exponent_keeps_only_the_base(dtype):
+    # x ** 2 kept its output too, which only an exponent's gradient reads
+    x = ag.tensor(np.array([1.0, 2.0], dtype), requires_grad=True)
+    y = x.clone() ** 2
+    with ag.no_grad():
+        y += 1
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+    assert x.grad.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_linear_layer_on_data_does_not_keep_its_weight(dtype):
+    # the weight's gradient reads the input only; PyTorch computes after the weight changes
+    layer = nn.Linear(3, 4, dtype=dtype)
+    x = ag.tensor(_positive((2, 3), dtype, 0))
+    expected = ag.grad(layer(x).sum(), [layer.weight])[0].data
+    y = layer(x)
+    with ag.no_grad():
+        layer.weight += 1
+    y.sum().backward()
+    np.testing.assert_allclose(layer.weight.grad.data, expected, rtol=1e-6)
+
+
+def test_a_linear_layer_on_an_input_that_requires_grad_keeps_its_weight():
+    layer = nn.Linear(3, 4)
+    x = ag.tensor(_positive((2, 3), np.float32, 0), requires_grad=True)
+    y = layer(x)
+    with ag.no_grad():
+        layer.weight += 1
+    with pytest.raises(RuntimeError, match="Linear: an array of shape"):
+        y.sum().backward()
+
+
+SECOND_ORDER = {**{op: (fn, shapes) for op, (fn, shapes, _) in BINARY.items()},
+                "linear": (lambda x, w: F.linear(x, w), ((2, 3), (4, 3))),
+                "linear_3d": (lambda x, w: F.linear(x, w), ((5, 2, 3), (4, 3)))}
+
+
+@pytest.mark.parametrize("wants", ["a", "b"])
+@pytest.mark.parametrize("op", SECOND_ORDER)
+def test_second_derivatives_with_one_input_requiring_grad(op, wants):
+    fn, shapes = SECOND_ORDER[op]
+    inputs = [ag.tensor(_positive(s, np.float64, k), requires_grad=name == wants)
+              for k, (s, name) in enumerate(zip(shapes, "ab"))]
+    assert ag.gradcheck(fn, inputs)
+    assert ag.gradgradcheck(fn, inputs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -474,16 +475,28 @@ class Tensor:
         return ops.Min.apply(self, ops.as_axis(axis, self.ndim, "min"), keepdims)
 
     def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        """Mean squared deviation from the mean, divided by max(n - ddof, 0) instead of n (as
-        NumPy: inf, or NaN for no spread, when ddof >= n; never negative)."""
-        axis = ops.as_axis(axis, self.ndim, "var")
-        deviation = self - self.mean(axis, keepdims=True)
-        divisor = max(ops.count(self.shape, axis) - ddof, 0)
-        return (deviation * deviation).sum(axis, keepdims) / divisor
+        """Mean squared deviation from the mean, divided by n - ddof instead of n. With
+        ddof >= n it is inf (NaN where there is no spread), its gradient -inf or inf (NaN where
+        an element is the mean), as NumPy's and PyTorch's, with a RuntimeWarning."""
+        return self._var(axis, keepdims, ddof, "var")
 
     def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """sqrt(var), with gradient 0 (not NaN) where there is no spread, as PyTorch's."""
-        return ops.Std.apply(self.var(axis, keepdims, ddof))
+        return ops.Std.apply(self._var(axis, keepdims, ddof, "std"))
+
+    def _var(self, axis: Any, keepdims: bool, ddof: int, op: str) -> Tensor:
+        axis = ops.as_axis(axis, self.ndim, op)
+        n = ops.count(self.shape, axis)
+        mean = self.mean(axis, keepdims=True)
+        if n > ddof:
+            deviation = self - mean
+            return (deviation * deviation).sum(axis, keepdims) / (n - ddof)
+        warnings.warn(f"{op}: ddof={ddof} leaves no degrees of freedom for {n} element(s): "
+                      "the result is inf, or NaN where there is no spread", RuntimeWarning,
+                      stacklevel=4)  # the caller of var (through torch_keywords)
+        deviation = self - mean.detach()  # the mean's share of the gradient, 0, is inf * 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (deviation * deviation).sum(axis, keepdims) / 0
 
     def _minus_max(self, axis: Any, op: str) -> tuple[Tensor, np.ndarray, Any]:
         """(x - m, m, axis) with m = max(x) along axis taken as a constant (0 where it is not

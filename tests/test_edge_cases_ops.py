@@ -133,7 +133,38 @@ def test_var_and_std_with_ddof_at_least_n_follow_numpy(dtype, values, ddof):
         for name in ("var", "std"):
             with pytest.warns(RuntimeWarning):
                 expected = getattr(np, name)(x.data, ddof=ddof)
-            np.testing.assert_array_equal(getattr(x, name)(ddof=ddof).data, expected)
+            with pytest.warns(RuntimeWarning, match=f"{name}: ddof={ddof} leaves no degrees"):
+                value = getattr(x, name)(ddof=ddof)
+            np.testing.assert_array_equal(value.data, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ddof", [2, 3])
+def test_var_gradient_with_ddof_at_least_n_is_infinite_or_nan_never_finite(dtype, ddof):
+    # the divisor max(n - ddof, 0) is 0: d var / dx_i = 2 (x_i - mean) / 0, -inf or inf, NaN
+    # where x_i is the mean (PyTorch's along an axis); the mean's share of it, 0, came out as
+    # inf * 0 = NaN for every element
+    x = ag.tensor(np.array([[1.0, 2.0], [3.0, 3.0]], dtype), requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"), \
+            pytest.warns(RuntimeWarning, match=f"var: ddof={ddof} leaves no degrees of freedom"):
+        y = x.var(axis=1, ddof=ddof)
+        y.sum().backward()
+    np.testing.assert_array_equal(y.data, [np.inf, np.nan])
+    np.testing.assert_array_equal(x.grad.data, [[-np.inf, np.inf], [np.nan, np.nan]])
+    assert x.grad.dtype == dtype
+    z = ag.tensor(np.array([1.0, 2.0, 6.0], dtype), requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"), pytest.warns(RuntimeWarning):
+        z.var(ddof=ddof + 1).backward()
+    np.testing.assert_array_equal(z.grad.data, [-np.inf, -np.inf, np.inf])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_std_gradient_with_ddof_at_least_n_is_nan_as_pytorch(dtype):
+    for values, ddof in (([1.0, 2.0], 2), ([3.0], 1)):
+        x = ag.tensor(np.array(values, dtype), requires_grad=True)
+        with np.errstate(divide="ignore", invalid="ignore"), pytest.warns(RuntimeWarning):
+            x.std(ddof=ddof).backward()
+        assert np.isnan(x.grad.data).all()
 
 
 # ---- BCE with logits, and the divisor's gradient ------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 
 
@@ -32,16 +33,47 @@ class _GradModeContext:
 
     def __call__(self, fn):
         mode = self.mode
+        if inspect.isgeneratorfunction(fn):
+            return _generator_in_mode(fn, mode)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            previous = _mode.enabled
-            _mode.enabled = mode
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _mode.enabled = previous
+            return _in_mode(mode, fn, *args, **kwargs)
         return wrapper
+
+
+def _in_mode(mode: bool, call, *args, **kwargs):
+    """`call(*args, **kwargs)` with the grad mode `mode`, the previous mode restored after."""
+    previous = _mode.enabled
+    _mode.enabled = mode
+    try:
+        return call(*args, **kwargs)
+    finally:
+        _mode.enabled = previous
+
+
+def _generator_in_mode(fn, mode: bool):
+    """`fn`, a generator function, whose body runs in `mode` each time it is resumed (next,
+    send, throw, close), as PyTorch's decorators do; the caller's mode holds between."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        resume, value = gen.send, None
+        while True:
+            try:
+                item = _in_mode(mode, resume, value)
+            except StopIteration as stop:
+                return stop.value
+            try:
+                value = yield item
+                resume = gen.send
+            except GeneratorExit:
+                _in_mode(mode, gen.close)
+                raise
+            except BaseException as error:
+                resume, value = gen.throw, error
+    return wrapper
 
 
 class _Switch(_GradModeContext):

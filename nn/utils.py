@@ -33,8 +33,9 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
                            f"gradients is {total}; pass error_if_nonfinite=False to clip anyway")
-    scale = max_norm / (total + 1e-6)
-    scale = np.where(scale < 1, scale, 1)  # no branch on the value: ag.compile records it
+    # at most 1, NaN when the total is (as PyTorch's clamp); no branch on the value, so that
+    # ag.compile records it
+    scale = np.minimum(max_norm / (total + 1e-6), 1)
     with ag.no_grad():
         for g in grads:
             g *= scale.astype(g.dtype)  # times 1 when not clipping: the same numbers

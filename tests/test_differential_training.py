@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import nn
 
 
 @pytest.mark.parametrize("switch, inside", [(ag.no_grad, False), (lambda: ag.no_grad, False),
@@ -52,3 +53,17 @@ def test_a_decorated_generator_sees_the_mode_when_closed_or_thrown_into():
     gen.throw(KeyError)
     gen.close()
     assert seen == [("thrown", False), ("closed", False)] and ag.is_grad_enabled()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_clip_grad_norm_with_a_nan_total_scales_every_gradient_by_nan(dtype, norm_type):
+    # the factor max_norm / (total + 1e-6) is NaN; 'where(scale < 1, scale, 1)' read it as 1
+    # and left the finite gradients as they were, where PyTorch's clamp(max=1) keeps the NaN
+    a, b = nn.Parameter(np.zeros(2, dtype)), nn.Parameter(np.zeros(3, dtype))
+    a.grad = ag.tensor(np.array([np.nan, 1.0], dtype))
+    b.grad = ag.tensor(np.array([3.0, -4.0, 0.5], dtype))
+    total = nn.utils.clip_grad_norm_([a, b], max_norm=1.0, norm_type=norm_type)
+    assert np.isnan(total.item()) and total.dtype == dtype
+    assert np.isnan(a.grad.data).all() and np.isnan(b.grad.data).all()
+    assert b.grad.dtype == dtype

@@ -116,6 +116,30 @@ def accumulation() -> dict:
             "accumulated": relative_difference(gradients(model), gradients(reference))}
 
 
+def far_from_zero() -> dict:
+    """SyncBatchNorm on float32 features of mean 1000 and spread 1 against one process's
+    BatchNorm1d on the whole batch: output, input gradient, running variance (a variance from
+    the sums, S2 / n - mean^2, kept 3 of float32's 7 digits there; NaN at mean 10000)."""
+    rank, size = dist.get_rank(), dist.get_world_size()
+    rows = slice(rank * BATCH // size, (rank + 1) * BATCH // size)
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((BATCH, 3)) * [1.0, 0.5, 2.0] + 1000).astype(np.float32)
+    seed = rng.standard_normal((BATCH, 3)).astype(np.float32)
+    out = {}
+    for name, layer, share in (("one", nn.BatchNorm1d(3), slice(None)),
+                               ("sync", nn.SyncBatchNorm(3), rows)):
+        inputs = ag.tensor(x[share], requires_grad=True)
+        y = layer(inputs)
+        (y * ag.tensor(seed[share])).sum().backward()
+        out[name] = {"y": y.data, "grad": inputs.grad.data, "var": layer.running_var.data}
+    one, sync = out["one"], out["sync"]
+    return {"syncbn-far-output": relative_difference({"y": sync["y"]}, {"y": one["y"][rows]}),
+            "syncbn-far-grad": relative_difference({"g": sync["grad"]},
+                                                   {"g": one["grad"][rows]}),
+            "syncbn-far-running-var": relative_difference({"v": sync["var"]},
+                                                          {"v": one["var"]})}
+
+
 def collectives() -> dict:
     rank, size = dist.get_rank(), dist.get_world_size()
     out = {}
@@ -161,7 +185,8 @@ def fail(how: str) -> None:
 
 def main(mode: str) -> None:
     dist.init_process_group(timeout=3.0 if mode == "exit" else 60.0)
-    checks = {"checks": lambda: {**collectives(), **equality(), **accumulation()},
+    checks = {"checks": lambda: {**collectives(), **equality(), **accumulation(),
+                                 **far_from_zero()},
               "mismatch": mismatch, "raise": lambda: fail("raise"), "exit": lambda: fail("exit")}
     result = checks[mode]()
     if dist.get_rank() == 0:

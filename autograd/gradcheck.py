@@ -67,18 +67,17 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: floa
                    for v, w in zip(values, weights))
 
     for position, i in enumerate(wrt):
-        flat = inputs[i].data.reshape(-1)  # a view: perturbing it perturbs the input
-        for j in range(flat.size):
-            original = flat[j]
-            flat[j] = original + eps
+        values = inputs[i].data  # perturbed in place by index, whatever its layout
+        for element in np.ndindex(values.shape):
+            original = values[element]
+            values[element] = original + eps
             plus = weighted_output()
-            flat[j] = original - eps
+            values[element] = original - eps
             minus = weighted_output()
-            flat[j] = original
+            values[element] = original
             numeric = (plus - minus) / (2 * eps)
-            value = analytic[position].reshape(-1)[j]
+            value = analytic[position][element]
             if not abs(value - numeric) <= atol + rtol * abs(numeric):
-                element = np.unravel_index(j, inputs[i].shape)
                 message = (f"gradcheck: input {i} (shape {inputs[i].shape}), element "
                            f"{tuple(int(e) for e in element)}: analytic {value:.8g} vs numeric "
                            f"{numeric:.8g}; |difference| {abs(value - numeric):.3g} exceeds "

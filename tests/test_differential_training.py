@@ -1,6 +1,6 @@
-"""Regressions found by comparing training machinery (grad modes, optimizers, schedulers,
-modules, data loading) against PyTorch with a throwaway fuzzer outside the repository; each
-expected value is PyTorch's documented behaviour, written out here."""
+"""Regressions found by comparing training machinery (grad modes, gradcheck, optimizers,
+schedulers, modules, data loading) against PyTorch with a throwaway fuzzer outside the
+repository; each expected value is PyTorch's documented behaviour, written out here."""
 
 import numpy as np
 import pytest
@@ -67,3 +67,33 @@ def test_clip_grad_norm_with_a_nan_total_scales_every_gradient_by_nan(dtype, nor
     assert np.isnan(total.item()) and total.dtype == dtype
     assert np.isnan(a.grad.data).all() and np.isnan(b.grad.data).all()
     assert b.grad.dtype == dtype
+
+
+class _ZeroGradient(ag.Function):
+    """x * x with a wrong backward: no gradient at all."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["transposed", "strided"])
+def test_gradcheck_perturbs_an_input_that_is_not_c_contiguous(dtype, layout):
+    # the float64 copy keeps the input's layout, and reshape(-1) of a transposed array is a
+    # copy: the perturbations never reached the input and every numeric derivative was 0, so
+    # a backward giving no gradient passed and right ones failed
+    base = (np.arange(1.0, 13.0).reshape(3, 4) / 4).astype(dtype)
+    data = base.T if layout == "transposed" else base.T[::2]
+    x = ag.tensor(data, requires_grad=True)
+    assert not x.data.flags.c_contiguous
+    assert ag.gradcheck(lambda t: (t * t.exp()).sum(axis=0), [x])
+    assert ag.gradgradcheck(lambda t: (t ** 3).sum(), [x])
+    assert not ag.gradcheck(_ZeroGradient.apply, [x], raise_exception=False)
+    with pytest.raises(ag.GradcheckError, match=r"input 0 \(shape \((4|2), 3\)\), element "
+                                                 r"\(0, 0\): analytic 0 vs numeric -?0\.0*[1-9]"):
+        ag.gradcheck(_ZeroGradient.apply, [x])

@@ -5,12 +5,15 @@ run as the engine's ops and return tensors, recorded as any other op. Any other 
 runs on the arrays; its result comes back as NumPy gives it when it carries no gradient
 (booleans, integers, shapes) or when no tensor in the call requires grad. A floating-point
 result computed from a tensor that requires grad would silently cut the graph, so that
-raises TypeError naming the function.
+raises TypeError naming the function. One writing into a tensor (`out=`, `np.copyto`,
+`np.put`, `np.add.at`, ...) bumps its version, as an in-place op does, and is refused while
+recording a tensor that requires grad.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -116,26 +119,34 @@ def apply_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     implementation = _implementation("ufunc", ufunc)
     if method == "__call__" and not kwargs and implementation is not None:
         return implementation(*inputs)
-    if "out" in kwargs:
-        return _ufunc_into(ufunc, method, inputs, kwargs, tensors)
     name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
-    return _numpy_result(name, lambda: getattr(ufunc, method)(*_arrays(inputs),
-                                                                **_arrays(kwargs)), tensors)
+    call = partial(getattr(ufunc, method), *_arrays(inputs), **_arrays(kwargs))
+    if "out" in kwargs:
+        out = kwargs["out"]
+        _write_into(f"{name}(..., out=...)", call, tensors, _tensors(out))
+        return out[0] if len(out) == 1 else out
+    if method == "at":  # ufunc.at(a, indices, b) adds (or ...) into a
+        return _write_into(name, call, tensors, _tensors(inputs[:1]))
+    return _numpy_result(name, call, tensors)
 
 
-def _ufunc_into(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict,
-                tensors: list[Tensor]) -> Any:
-    """A ufunc writing into `out=`: values only, so refused while recording a tensor that
-    requires grad; tensors written into have their version bumped."""
+# The NumPy functions that write into their first argument.
+_WRITING = {np.copyto, np.put, np.putmask, np.place, np.fill_diagonal, np.put_along_axis}
+
+
+def _write_into(name: str, call: Callable[[], Any], tensors: list[Tensor],
+                targets: list[Tensor]) -> Any:
+    """A NumPy call writing into tensors' memory: values only, so refused while recording a
+    tensor that requires grad; the tensors written into have their version bumped, so that a
+    graph that saved one refuses backward instead of using the new values."""
     if _mode.enabled and any(t._requires_grad for t in tensors):
-        raise TypeError(f"np.{ufunc.__name__}(..., out=...): writing into an array cannot be "
-                        "recorded for a tensor that requires grad; use the out-of-place form, "
-                        "or call it under ag.no_grad()")
-    out = kwargs["out"]
-    getattr(ufunc, method)(*_arrays(inputs), **_arrays(kwargs))
-    for target in _tensors(out):
+        raise TypeError(f"np.{name}: writing into a tensor's memory cannot be recorded for a "
+                        "tensor that requires grad; use the tensor's own operations "
+                        "(t[...] = v, t.copy_(v), out of place), or call it under ag.no_grad()")
+    result = call()
+    for target in targets:
         target._version[0] += 1
-    return out[0] if len(out) == 1 else out
+    return result
 
 
 def apply_function(func: Callable, args: tuple, kwargs: dict) -> Any:
@@ -146,5 +157,10 @@ def apply_function(func: Callable, args: tuple, kwargs: dict) -> Any:
             args = (Tensor(first), *args[1:])
         return implementation(*args, **kwargs)
     tensors = _tensors(args) + _tensors(kwargs.values())
-    return _numpy_result(func.__name__, lambda: func(*_arrays(args), **_arrays(kwargs)),
-                         tensors)
+    call = partial(func, *_arrays(args), **_arrays(kwargs))
+    if func in _WRITING:
+        return _write_into(func.__name__, call, tensors, _tensors(args[:1]))
+    if "out" in kwargs:
+        _write_into(f"{func.__name__}(..., out=...)", call, tensors, _tensors([kwargs["out"]]))
+        return kwargs["out"]
+    return _numpy_result(func.__name__, call, tensors)

@@ -131,3 +131,41 @@ def test_second_derivatives_with_one_input_requiring_grad(op, wants):
               for k, (s, name) in enumerate(zip(shapes, "ab"))]
     assert ag.gradcheck(fn, inputs)
     assert ag.gradgradcheck(fn, inputs)
+
+
+# NumPy functions that write into a tensor's memory (through __array_function__ and
+# __array_ufunc__) changed it behind its version counter: a saved tensor changed so gave a
+# silently wrong gradient, and one that requires grad was changed while recording
+WRITERS = {
+    "copyto": lambda t: np.copyto(t, np.zeros(2)),
+    "put": lambda t: np.put(t, [0], 5.0),
+    "putmask": lambda t: np.putmask(t, np.array([True, False]), 5.0),
+    "place": lambda t: np.place(t, np.array([True, False]), [5.0]),
+    "put_along_axis": lambda t: np.put_along_axis(t, np.array([0]), 5.0, axis=0),
+    "add.at": lambda t: np.add.at(t, [0], 5.0),
+    "cumsum(out=)": lambda t: np.cumsum(np.full(2, 3.0), out=t),
+    "fill_diagonal": lambda t: np.fill_diagonal(t.reshape(1, 2), 5.0),
+}
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_numpy_function_writing_into_a_saved_tensor_makes_backward_raise(writer):
+    w = ag.tensor([1.0, 2.0])
+    x = ag.tensor([3.0, 4.0], requires_grad=True)
+    y = (x * w).sum()
+    WRITERS[writer](w)
+    assert w.data.tolist() != [1.0, 2.0]  # written, as NumPy writes into an array
+    with pytest.raises(RuntimeError, match="Mul: an array of shape"):
+        y.backward()
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_numpy_function_writing_into_a_tensor_that_requires_grad_is_refused(writer):
+    x = ag.tensor([3.0, 4.0], requires_grad=True)
+    name = writer.partition("(")[0]
+    with pytest.raises(TypeError, match=rf"np\.{name}"):
+        WRITERS[writer](x)
+    assert x.data.tolist() == [3.0, 4.0]
+    with ag.no_grad():  # as an optimizer's update
+        WRITERS[writer](x)
+    assert x.data.tolist() != [3.0, 4.0]

@@ -403,7 +403,14 @@ class Tensor:
         self._version[0] += 1
         return self
 
-    # Mul and Div keep their first operand for the gradient: they get a copy of the old values.
+    def _old_values(self, other: Any) -> Tensor:
+        """This tensor as the first operand of Mul or Div recorded for an in-place change: a
+        copy of its values where the op keeps them (for `other`'s gradient), which the change
+        would overwrite."""
+        if isinstance(other, Tensor) and other._requires_grad:
+            return ops.Clone.apply(self)
+        return self
+
     def __iadd__(self, other: Any) -> Tensor:
         return self._in_place("+=", other, lambda a, b: np.add(a, b, out=a),
                               lambda: ops.Add.apply(self, other))
@@ -414,11 +421,11 @@ class Tensor:
 
     def __imul__(self, other: Any) -> Tensor:
         return self._in_place("*=", other, lambda a, b: np.multiply(a, b, out=a),
-                              lambda: ops.Mul.apply(ops.Clone.apply(self), other))
+                              lambda: ops.Mul.apply(self._old_values(other), other))
 
     def __itruediv__(self, other: Any) -> Tensor:
         return self._in_place("/=", other, lambda a, b: np.divide(a, b, out=a),
-                              lambda: ops.Div.apply(ops.Clone.apply(self), other))
+                              lambda: ops.Div.apply(self._old_values(other), other))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         index = ops.as_index(index)

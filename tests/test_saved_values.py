@@ -169,3 +169,21 @@ def test_a_numpy_function_writing_into_a_tensor_that_requires_grad_is_refused(wr
     with ag.no_grad():  # as an optimizer's update
         WRITERS[writer](x)
     assert x.data.tolist() != [3.0, 4.0]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ["*=", "/="])
+def test_an_in_place_product_copies_the_old_values_only_when_they_are_kept(op, dtype):
+    # y *= c (c needs no gradient) keeps nothing of y, so the old values need no copy
+    x = ag.tensor(np.array([1.0, 2.0], dtype), requires_grad=True)
+    y = x * 1
+    before = y.grad_fn
+    y = y.__imul__(4.0) if op == "*=" else y.__itruediv__(0.25)
+    assert y.grad_fn.edges[0][0] is before  # no Clone in between
+    w = ag.tensor(np.array([3.0, 5.0], dtype), requires_grad=True)
+    y = y.__imul__(w) if op == "*=" else y.__itruediv__(w)  # keeps the old y for w's gradient
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [12.0, 20.0] if op == "*=" else [4 / 3, 4 / 5],
+                               rtol=1e-6)
+    np.testing.assert_allclose(w.grad.data, [4.0, 8.0] if op == "*=" else
+                               [-4 / 9, -8 / 25], rtol=1e-6)

@@ -12,8 +12,7 @@ from ..tensor import _unwrap
 
 class _DerivativeFromOutput(Primitive):
     """An activation whose derivative is written in its output y, so y is all it saves:
-    the forward is the kernel, the VJP the fused gradient op (grad, y) -> grad * f'(x). A
-    gradient op keeps grad only for y's gradient (the second derivative)."""
+    the forward is the kernel, the VJP the fused gradient op (grad, y) -> grad * f'(x)."""
 
     kernel: Any
     gradient: type[Primitive]
@@ -35,7 +34,7 @@ class SigmoidGrad(Primitive):
 
     @staticmethod
     def forward(ctx, y, grad):
-        ctx.save_for_backward(y, grad if ctx.needs_input_grad[0] else None)
+        ctx.save_for_backward(y, grad)
         return kernels.sigmoid_backward(y, grad)
 
     @staticmethod
@@ -49,7 +48,7 @@ class TanhGrad(Primitive):
 
     @staticmethod
     def forward(ctx, y, grad):
-        ctx.save_for_backward(y, grad if ctx.needs_input_grad[0] else None)
+        ctx.save_for_backward(y, grad)
         return kernels.tanh_backward(y, grad)
 
     @staticmethod
@@ -136,7 +135,7 @@ class ELUGrad(Primitive):
 
     @staticmethod
     def forward(ctx, x, grad, alpha):
-        ctx.save_for_backward(x, grad if ctx.needs_input_grad[0] else None)
+        ctx.save_for_backward(x, grad)
         ctx.alpha = alpha
         return kernels.elu_backward(x, grad, alpha)
 

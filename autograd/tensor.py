@@ -492,6 +492,7 @@ class Tensor:
         return ops.Std.apply(self._var(axis, keepdims, ddof, "std"))
 
     def _var(self, axis: Any, keepdims: bool, ddof: int, op: str) -> Tensor:
+        """var, with `op` (var or std) named in its errors and its warning."""
         axis = ops.as_axis(axis, self.ndim, op)
         n = ops.count(self.shape, axis)
         mean = self.mean(axis, keepdims=True)

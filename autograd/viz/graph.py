@@ -190,7 +190,7 @@ def forward_values(items: list[Item], root: Tensor) -> dict[tuple[Any, int], np.
     return values
 
 
-# Ops whose forward is a pure function of its inputs (no constant arguments, no side effect).
+# The modules whose ops' forwards are pure functions of their arguments (no side effect).
 _ELEMENTWISE = {elementwise.__name__, activations.__name__}
 
 

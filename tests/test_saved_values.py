@@ -52,6 +52,8 @@ BINARY = {
     "matmul": (lambda a, b: a @ b, ((2, 3), (3, 4)), {"a": "b", "b": "a"}),
     "matmul_vec_mat": (lambda a, b: a @ b, ((3,), (3, 4)), {"a": "b", "b": "a"}),
     "matmul_mat_vec": (lambda a, b: a @ b, ((2, 3), (3,)), {"a": "b", "b": "a"}),
+    "matmul_vec_vec": (lambda a, b: a @ b, ((3,), (3,)), {"a": "b", "b": "a"}),
+    "matmul_batched_vec": (lambda a, b: a @ b, ((5, 2, 3), (3,)), {"a": "b", "b": "a"}),
     # (PyTorch's matmul copies b here and keeps the copy: it computes where b changed)
     "matmul_batched": (lambda a, b: a @ b, ((2, 3), (5, 3, 4)), {"a": "b", "b": "a"}),
     # b ** a's own output is its exponent's gradient (PyTorch keeps the output also when

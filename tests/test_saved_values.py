@@ -56,7 +56,7 @@ BINARY = {
     "matmul_batched_vec": (lambda a, b: a @ b, ((5, 2, 3), (3,)), {"a": "b", "b": "a"}),
     # (PyTorch's matmul copies b here and keeps the copy: it computes where b changed)
     "matmul_batched": (lambda a, b: a @ b, ((2, 3), (5, 3, 4)), {"a": "b", "b": "a"}),
-    # b ** a's own output is its exponent's gradient (PyTorch keeps the output also when
+    # a ** b keeps its output for the exponent's gradient only (PyTorch keeps it also when
     # only the base requires grad, and raises then; nothing reads it, so we compute)
     "pow": (lambda a, b: a ** b, ((2, 3), (2, 3)), {"a": "ab", "b": "abo"}),
 }

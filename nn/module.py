@@ -248,9 +248,11 @@ class Module:
             yield module
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
-        """Call `fn` on every submodule and then on this one (e.g. to initialise weights)."""
-        for module in reversed(list(self.modules())):
-            fn(module)
+        """Call `fn` on every submodule and then on this one (e.g. to initialise weights):
+        each child's tree in order, children before their parent, as PyTorch does."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
         return self
 
     # ---- modes and gradients ---------------------------------------------------------------

@@ -97,3 +97,25 @@ def test_gradcheck_perturbs_an_input_that_is_not_c_contiguous(dtype, layout):
     with pytest.raises(ag.GradcheckError, match=r"input 0 \(shape \((4|2), 3\)\), element "
                                                  r"\(0, 0\): analytic 0 vs numeric -?0\.0*[1-9]"):
         ag.gradcheck(_ZeroGradient.apply, [x])
+
+
+def test_module_apply_visits_children_in_order_before_their_parent():
+    # a reversed pre-order walk visited the siblings last to first, so an init that counts the
+    # layers (depth-scaled, say) gave the last layer the first layer's scale
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 2), nn.ReLU()),
+                          nn.Linear(2, 2))
+    names = {id(m): name or "model" for name, m in model.named_modules()}
+    visited = []
+    assert model.apply(lambda m: visited.append(names[id(m)])) is model
+    assert visited == ["0", "1.0", "1.1", "1", "2", "model"]  # PyTorch's order
+
+    depth = []
+
+    def scaled(m):
+        if isinstance(m, nn.Linear):
+            depth.append(m)
+            nn.init.constant_(m.weight, 1.0 / len(depth))
+
+    model.apply(scaled)
+    assert [model[0].weight.data[0, 0], model[1][0].weight.data[0, 0],
+            model[2].weight.data[0, 0]] == pytest.approx([1.0, 0.5, 1 / 3])

@@ -235,8 +235,12 @@ class Module:
             yield buffer
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, child) for each direct submodule, once (under its first name if it has two),
+        as PyTorch's."""
+        seen: set[int] = set()
         for name, child in self._modules.items():
-            if child is not None:
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
                 yield name, child
 
     def children(self) -> Iterator[Module]:

@@ -201,8 +201,9 @@ class SyncBatchNorm(BatchNorm1d):
             for name, tensor in (*module.named_parameters(), *module.named_buffers()):
                 setattr(converted, name, tensor)
             return converted.train(module.training)
-        for name, child in list(module.named_children()):
-            module.add_module(name, cls.convert_sync_batchnorm(child))
+        for name, child in list(module._modules.items()):  # every name of a shared child
+            if child is not None:
+                module.add_module(name, cls.convert_sync_batchnorm(child))
         return module
 
 

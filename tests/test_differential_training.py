@@ -119,3 +119,19 @@ def test_module_apply_visits_children_in_order_before_their_parent():
     model.apply(scaled)
     assert [model[0].weight.data[0, 0], model[1][0].weight.data[0, 0],
             model[2].weight.data[0, 0]] == pytest.approx([1.0, 0.5, 1 / 3])
+
+
+def test_a_module_registered_twice_under_one_parent_is_one_child():
+    # children() gave it once per name, so apply() called fn on it twice (PyTorch: once)
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = self.b = nn.Linear(1, 1)
+            self.c = nn.ReLU()
+
+    model = Twice()
+    assert [name for name, _ in model.named_children()] == ["a", "c"]
+    assert list(model.children()) == [model.a, model.c]
+    visited = []
+    model.apply(lambda m: visited.append(type(m).__name__))
+    assert visited == ["Linear", "ReLU", "Twice"]

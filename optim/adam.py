@@ -40,10 +40,8 @@ class Adam(Optimizer):
                 group: dict[str, Any]) -> None:
         self._adam_step(theta, _weight_decay(theta, grad, group), state, group)
 
-    @staticmethod
-    def _adam_step(theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+    def _adam_step(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                    group: dict[str, Any]) -> None:
-        beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros(theta.shape, dtype=theta.dtype)
@@ -51,11 +49,11 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = np.zeros(theta.shape, dtype=theta.dtype)
         state["step"] += 1
-        t, amsgrad = state["step"], group["amsgrad"]
-        # Computed in Python floats, then rounded to the parameter's dtype once.
-        coefs = np.array([beta1, beta2, 1 - beta1, 1 - beta2, math.sqrt(1 - beta2 ** t),
-                          group["eps"], group["lr"] / (1 - beta1 ** t)], theta.dtype)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
+        key = (id(group), state["step"], theta.dtype)  # the group's parameters share them
+        coefs = self._step_memo.get(key)
+        if coefs is None:
+            coefs = self._step_memo[key] = _coefficients(group, state["step"], theta.dtype)
+        m, v, amsgrad = state["exp_avg"], state["exp_avg_sq"], group["amsgrad"]
         v_max = state["max_exp_avg_sq"] if amsgrad else v
         grad = np.asarray(grad, order="C")
         if theta.dtype in _FUSED_DTYPES and theta.flags.c_contiguous:  # as grad and the state
@@ -65,6 +63,14 @@ class Adam(Optimizer):
                                                           amsgrad)
             if amsgrad:
                 v_max[...] = used
+
+
+def _coefficients(group: dict[str, Any], t: int, dtype: np.dtype) -> np.ndarray:
+    """The scalars of Adam's step t, computed in Python floats, then rounded to the parameter's
+    dtype once."""
+    beta1, beta2 = group["betas"]
+    return np.array([beta1, beta2, 1 - beta1, 1 - beta2, math.sqrt(1 - beta2 ** t), group["eps"],
+                     group["lr"] / (1 - beta1 ** t)], dtype)
 
 
 def _adam_rule(theta: Any, g: Any, m: Any, v: Any, v_max: Any, coefs: tuple,

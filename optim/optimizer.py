@@ -52,6 +52,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
+        self._step_memo: dict[Any, Any] = {}  # what a rule computes once per step (emptied)
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -103,6 +104,7 @@ class Optimizer:
             with ag.enable_grad():
                 loss = closure()
         state = self.state
+        self._step_memo.clear()  # the groups' hyperparameters may have changed
         for group in self.param_groups:
             for p in group["params"]:
                 grad = p._grad

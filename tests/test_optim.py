@@ -377,6 +377,52 @@ def test_adam_step_is_the_numpy_sequence_bit_for_bit(dtype, amsgrad, layout):
     np.testing.assert_array_equal(opt.state[p]["exp_avg_sq"], v, strict=True)
 
 
+@pytest.mark.parametrize("make", [optim.Adam, optim.AdamW])
+def test_adam_groups_and_dtypes_at_one_step_each_take_their_own_scalars(make):
+    """Each parameter steps as it would alone, whatever the others of the step (Adam makes its
+    scalars once per group, step count and dtype)."""
+    first, second = dict(lr=0.1, betas=(0.8, 0.9), eps=1e-3), dict(lr=0.3, eps=0.5)
+    settings, dtypes = [first, first, second], [np.float64, np.float32, np.float64]
+    alone = []
+    for setting, dtype in zip(settings, dtypes, strict=True):
+        p = nn.Parameter(THETA0.astype(dtype))
+        opt = make([p], **setting)
+        for g in GRADS:
+            p.grad = ag.tensor(g.astype(dtype))
+            opt.step()
+        alone.append(p.data)
+    ps = [nn.Parameter(THETA0.astype(dtype)) for dtype in dtypes]
+    opt = make([{"params": ps[:2], **first}, {"params": ps[2:], **second}])
+    for g in GRADS:
+        for p in ps:
+            p.grad = ag.tensor(g.astype(p.dtype))
+        opt.step()
+    for p, expected in zip(ps, alone, strict=True):
+        np.testing.assert_array_equal(p.data, expected, strict=True)
+
+
+def test_adam_resumed_at_an_earlier_step_uses_the_new_learning_rate():
+    p = nn.Parameter(THETA0.copy())
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = ag.tensor(GRADS[0].copy())
+    opt.step()
+    saved_params, saved_state = p.data.copy(), copy.deepcopy(opt.state_dict())
+    p.grad = ag.tensor(GRADS[1].copy())
+    opt.step()  # step 2 at lr 0.1
+    p.data[...] = saved_params
+    opt.load_state_dict(saved_state)
+    opt.param_groups[0]["lr"] = 0.01
+    p.grad = ag.tensor(GRADS[1].copy())
+    opt.step()  # step 2 again, at lr 0.01
+    q = nn.Parameter(saved_params.copy())
+    fresh = optim.Adam([q], lr=0.01)
+    fresh.load_state_dict(saved_state)
+    fresh.param_groups[0]["lr"] = 0.01
+    q.grad = ag.tensor(GRADS[1].copy())
+    fresh.step()
+    np.testing.assert_array_equal(p.data, q.data)
+
+
 def test_state_loaded_in_another_layout_steps_as_the_original():
     p, q = nn.Parameter(THETA0.astype(np.float32)), nn.Parameter(THETA0.astype(np.float32))
     first, second = optim.Adam([p], lr=0.1), optim.Adam([q], lr=0.1)

@@ -36,12 +36,11 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad))
 
+    _decay = staticmethod(_weight_decay)  # the L2 penalty (AdamW's is decoupled)
+
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        self._adam_step(theta, _weight_decay(theta, grad, group), state, group)
-
-    def _adam_step(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
-                   group: dict[str, Any]) -> None:
+        grad = self._decay(theta, grad, group)
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros(theta.shape, dtype=theta.dtype)
@@ -123,11 +122,12 @@ class AdamW(Adam):
                  weight_decay: float = 1e-2, amsgrad: bool = False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
 
-    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
-                group: dict[str, Any]) -> None:
+    @staticmethod
+    def _decay(theta: np.ndarray, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:
+        """theta shrinks in place; the gradient, returned, is left as it is."""
         if group["weight_decay"] != 0:
             theta *= 1 - group["lr"] * group["weight_decay"]
-        self._adam_step(theta, grad, state, group)
+        return grad
 
 
 def _check_adam_hyperparameters(lr: float, betas: tuple[float, float], eps: float,

@@ -88,11 +88,9 @@ class Optimizer:
         """Forget the gradients: set `.grad` to None (the default), or fill it with zeros."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p._grad is None:
-                    continue
                 if set_to_none:
                     p._grad = None
-                else:
+                elif p._grad is not None:
                     p._grad.data.fill(0)
 
     @replayed  # ag.compile replays the call: plain NumPy on persistent state

@@ -328,12 +328,13 @@ def _check_class_targets(scores: Tensor, target: np.ndarray, ignore_index: int) 
     """Raise unless every target is a class index in [0, C) or ignore_index; return whether
     every one is counted (none is ignore_index). The usual case (every target a class, and
     ignore_index none) takes two reductions, not the elementwise masks (speed)."""
-    if scores.ndim != 2 or target.shape != (scores.shape[0],):
+    shape = scores.shape
+    if len(shape) != 2 or target.shape != shape[:1]:
         raise ValueError(f"expected input of shape (N, C) and target of shape (N,), got input "
-                         f"{scores.shape} and target {target.shape}")
+                         f"{shape} and target {target.shape}")
     if target.dtype.kind not in "iu":
         raise TypeError(f"class targets must be integers, got dtype {target.dtype}")
-    classes = scores.shape[1]
+    classes = shape[1]
     if not target.size:
         return True
     if 0 <= target.min() and target.max() < classes:  # every target is a class
@@ -433,17 +434,18 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
     target_array = _as_array(_target(target, "cross_entropy"))
-    if input.ndim == 1:  # one sample: treat as a batch of one
+    ndim = input.ndim
+    if ndim == 1:  # one sample: treat as a batch of one
         shape = (1,) if target_array.dtype.kind in "iu" else (1, -1)
         loss = cross_entropy(input.reshape(1, -1), target_array.reshape(shape), weight=weight,
                              ignore_index=ignore_index, reduction=reduction,
                              label_smoothing=label_smoothing)
         return loss.reshape(()) if reduction == "none" else loss
-    if input.ndim > 2:
+    if ndim > 2:
         return _per_position(cross_entropy, input, target if isinstance(target, Tensor) else
                              target_array, reduction, weight=weight, ignore_index=ignore_index,
                              label_smoothing=label_smoothing)
-    classes = input.shape[1] if input.ndim == 2 else 0
+    classes = input.shape[1] if ndim == 2 else 0
     weight = _class_weights(weight, input, classes, "cross_entropy")
     if target_array.dtype.kind == "f":
         if target_array.shape != input.shape:

@@ -457,11 +457,7 @@ class _Recorder:
         fresh results from views by their base); the replay writes into `_plain(traced)`."""
         if type(array) is not np.ndarray:
             array = np.asarray(array)
-        order = "C"
-        if array.ndim > 1:
-            flags = array.flags
-            order = "F" if flags.f_contiguous and not flags.c_contiguous else "C"
-        traced = np.ndarray.copy(array.view(_Traced), order)
+        traced = np.ndarray.copy(array.view(_Traced), "K")  # in eager's layout
         self.known[id(traced)] = traced
         self.born[id(traced)] = len(self.entries)  # the entry about to be added
         return traced

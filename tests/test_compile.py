@@ -516,6 +516,18 @@ def test_indexing_and_clip_gradients_replay_bit_identical():
     assert all(map(_same, compiled, eager))
 
 
+@pytest.mark.parametrize("axes", [(2, 0, 1), (1, 2, 0), (2, 1, 0)])
+def test_sums_over_permuted_inputs_replay_bit_identical(axes):
+    """An input transposed in memory, neither C- nor F-ordered: the tape's buffers keep eager's
+    layout, so a sum adds in eager's order (a C-ordered copy gave other last bits)."""
+    rng = np.random.default_rng(1)
+    inputs = [ag.tensor(np.transpose(rng.standard_normal((40, 30, 20)).astype(np.float32), axes))
+              for _ in range(3)]
+    for axis in (0, 1, 2, None):
+        compiled, eager = _compiled_and_eager(lambda x, axis=axis: (x * 1.5).sum(axis=axis), inputs)
+        assert all(map(_same, compiled, eager)), axis
+
+
 def test_plain_arrays_and_parameters_are_read_live():
     """A NumPy constant and a parameter changed in place between calls: a replay reads their
     current values."""

@@ -89,13 +89,21 @@ def _tensor() -> type:
     return Tensor
 
 
+@functools.cache
+def _shown_name(path: str) -> str | None:
+    """A source file's name as a tape shows it; None for the files of autograd, nn, optim and
+    NumPy, which are not the step's."""
+    return None if path.startswith(_SKIPPED) else path.rpartition(os.sep)[2]
+
+
 def _user_line(depth: int = 2) -> str:
-    """file:line of the innermost frame outside autograd, nn, optim and NumPy."""
+    """file:line of the innermost frame outside autograd, nn, optim and NumPy, from the frame
+    `depth` levels up (the callers skip the frames they know are the library's)."""
     frame = sys._getframe(depth)
     while frame is not None:
-        path = frame.f_code.co_filename
-        if not path.startswith(_SKIPPED):
-            return f"{path.rpartition(os.sep)[2]}:{frame.f_lineno}"
+        name = _shown_name(frame.f_code.co_filename)
+        if name is not None:
+            return f"{name}:{frame.f_lineno}"
         frame = frame.f_back
     return "?"
 
@@ -154,9 +162,9 @@ def _on_scalars(ufunc: np.ufunc, inputs: list, out: np.ndarray) -> Callable | No
     if len(inputs) == 1:
         return functools.partial(_scalar_unary, op, inputs[0], out)
     a, b = inputs
-    both = isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
-    kind = _scalar_binary if both else _scalar_left if isinstance(a, np.ndarray) else \
-        _scalar_right
+    if not isinstance(a, np.ndarray):
+        return functools.partial(_scalar_right, op, a, b, out)
+    kind = _scalar_binary if isinstance(b, np.ndarray) else _scalar_left
     return functools.partial(kind, op, a, b, out)
 
 
@@ -312,6 +320,19 @@ class _Entry(NamedTuple):
                 tuple(_describe(a) for a in self.outputs))
 
 
+_entry = functools.partial(tuple.__new__, _Entry)  # _Entry(*fields) without its Python __new__
+
+
+@functools.cache
+def _op_label(op: type) -> str:
+    return op.__name__.lstrip("_")
+
+
+@functools.cache
+def _backward_label(rule: type) -> str:
+    return f"{_op_label(rule)}.backward"
+
+
 class Tape:
     """The recorded operations of one step, for one signature of input shapes and dtypes.
     `print(tape)` lists them: the op they belong to, the NumPy call or Python effect, its
@@ -403,7 +424,7 @@ def _computed_once(candidates: list, constants: set[int], exposed: set[int]) -> 
 def _schedule(entries: list[_Entry], once: set[int], carries: dict[int, list]) -> list[Callable]:
     """What a replay calls, in order: the entries not computed once, and the carries, each
     before the entry that made the buffer it saves."""
-    runs = [e.run for e in entries]
+    runs = list(map(operator.attrgetter("run"), entries))
     for i in sorted(once | carries.keys(), reverse=True):  # from the end: indices hold
         runs[i:i + (i in once)] = carries.get(i, ())
     return runs
@@ -425,7 +446,9 @@ class _Recorder:
 
     def __init__(self):
         self.entries: list[_Entry] = []
-        self.known: dict[int, np.ndarray] = {}  # memory the tape computes, binds or reads live
+        # Memory the tape computes, binds or reads live: id -> a plain array of it (the array
+        # itself, or for a traced one the plain view that every entry reading it gets)
+        self.known: dict[int, np.ndarray] = {}
         self.persistent: dict[int, tuple] = {}  # tensors read that the tape did not make
         self.swapped: list = []  # (tensor, traced view, plain array) to restore at the end
         self.nodes: dict = {}  # id -> node, for the nodes recorded in the step
@@ -458,7 +481,7 @@ class _Recorder:
         if type(array) is not np.ndarray:
             array = np.asarray(array)
         traced = np.ndarray.copy(array.view(_Traced), "K")  # in eager's layout
-        self.known[id(traced)] = traced
+        self.known[id(traced)] = traced.view(np.ndarray)
         self.born[id(traced)] = len(self.entries)  # the entry about to be added
         return traced
 
@@ -478,7 +501,10 @@ class _Recorder:
         """An operand: a traced array as its plain view (it must be the tape's), anything else
         as itself (a plain array is read by reference: live)."""
         if type(value) is _Traced:
-            if id(value) not in self.known and self._owner(value) is None:
+            plain = self.known.get(id(value))
+            if plain is not None:
+                return plain
+            if self._owner(value) is None:
                 raise CompileError(
                     f"ag.compile: an array of shape {value.shape} was computed by a NumPy call "
                     f"that the tape cannot see (in {self._label()}, at {self.where}); write it "
@@ -506,13 +532,16 @@ class _Recorder:
         """What the entries being recorded belong to: an op, a backward rule, "step", ..."""
         rule = self.rule
         if rule is not None and self.op == "backward":
-            return f"{rule.__name__.lstrip('_')}.backward"
+            return _backward_label(rule)
         return self.op
 
     def _add(self, name: str, inputs: list, outputs: list, run: Callable) -> None:
-        op = self._label()
-        where = _user_line() if op == "step" else self.where  # NumPy in the step's code
-        self.entries.append(_Entry(op, name, inputs, outputs, run, where))
+        op, where = self.op, self.where
+        if op == "step":  # NumPy in the step's code
+            where = _user_line()
+        elif op == "backward" and self.rule is not None:
+            op = _backward_label(self.rule)
+        self.entries.append(_entry((op, name, inputs, outputs, run, where)))
 
     def _result(self, value: Any, operands: list) -> tuple[Any, bool]:
         """(value as traced, fresh): a view of an operand's memory stays a view (the replay
@@ -526,12 +555,16 @@ class _Recorder:
     # ---- calls from traced arrays ------------------------------------------------------------
     def ufunc(self, ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
         if method == "__call__" and not kwargs and ufunc.nout == 1 and ufunc is not np.matmul:
-            inputs = [self._read(a) if type(a) is _Traced else a for a in inputs]  # in short
+            known = self.known
+            try:  # _read in short: the plain view of each buffer of the tape
+                inputs = [known[id(a)] if type(a) is _Traced else a for a in inputs]
+            except KeyError:  # a view of a buffer, or an array the tape did not compute
+                inputs = [self._read(a) for a in inputs]
             traced = self._trace(ufunc(*inputs))
             if self.constants:
                 self._candidate(inputs, traced)
-            out = traced.view(np.ndarray)
-            run = _on_scalars(ufunc, inputs, out) if not out.ndim else None
+            out = known[id(traced)]
+            run = None if out.ndim else _on_scalars(ufunc, inputs, out)
             if run is None:
                 run = functools.partial(ufunc, *inputs, out) if ufunc not in _OUT_BY_NAME \
                     else functools.partial(ufunc, *inputs, out=out)
@@ -659,7 +692,7 @@ class _Recorder:
         out = traced.view(np.ndarray)
         run = kernels.prepared(name, a, b, param, out, order)
         run()
-        self.known[id(traced)] = traced
+        self.known[id(traced)] = out
         self._add(f"kernel {name}", [a] if b is a else [a, b], [out], run)
         return traced
 
@@ -674,7 +707,7 @@ class _Recorder:
             self.known[id(data)] = data
             self.persistent[id(tensor)] = (tensor, data)
         traced = data.view(_Traced)
-        self.known[id(traced)] = traced
+        self.known[id(traced)] = traced.view(np.ndarray)
         tensor.data = traced
         self.swapped.append((tensor, traced, data))
 
@@ -721,9 +754,10 @@ class _Recorder:
 
     def apply(self, cls: type, args: tuple) -> Any:
         Tensor = _tensor()
-        args = tuple([self._traced_operand(a) for a in args])
+        args = tuple([a if type(a) is Tensor and type(a.data) is _Traced  # traced already
+                      else self._traced_operand(a) for a in args])
         op, where = self.op, self.where
-        self.op, self.where = cls.__name__.lstrip("_"), _user_line()
+        self.op, self.where = _op_label(cls), _user_line(3)  # Function.apply's caller
         _capture.recorder = None
         try:
             outputs = cls.apply(*args)
@@ -752,7 +786,7 @@ class _Recorder:
             for leaf in leaves:
                 if leaf._grad is not None:  # the walk stores its own gradient; added below
                     hidden[leaf], leaf._grad = leaf._grad, None
-        op, self.op, self.where = self.op, "backward", _user_line()
+        op, self.op, self.where = self.op, "backward", _user_line(3)  # engine.backward's caller
         try:
             captured = self._hooks_off(engine._run, roots, seeds, keep_graph, False, capture)
             self.op = "grad"
@@ -870,7 +904,7 @@ class _Recorder:
         if isinstance(value, Tensor):
             self._traced_tensor(value)
         op, where = self.op, self.where
-        self.op, self.where = f"in-place {name}", _user_line()
+        self.op, self.where = f"in-place {name}", _user_line(3)  # Tensor._in_place's caller
         try:
             result = self._hooks_off(in_place, tensor, name, value, update, recorded)
             version = tensor._version
@@ -906,7 +940,7 @@ class _Recorder:
         owner = f"{type(args[0]).__name__}." if args and fn.__name__ in ("step", "zero_grad") \
             else ""
         op, where = self.op, self.where
-        self.op, self.where = "call", _user_line()
+        self.op, self.where = "call", _user_line(3)  # the @replayed function's caller
         self._add(owner + fn.__name__, [], [target], run)
         self.op, self.where = op, where
         return result

@@ -43,10 +43,11 @@ def _takes_tensor(fn: Callable) -> Callable:
 
 
 # ---- activations (inplace=True is accepted as in PyTorch; the result is computed out of place)
-@_takes_tensor
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
-    return x.relu()
+    if not isinstance(x, Tensor):  # checked here, not by @_takes_tensor: a call fewer a layer
+        _check_tensor(x, "relu()")
+    return ops.ReLU.apply(x)
 
 
 @_takes_tensor
@@ -131,12 +132,14 @@ def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
 
 
 # ---- layers ---------------------------------------------------------------------------------
-@_takes_tensor
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
-    if x.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
+    if not isinstance(x, Tensor):  # checked here, not by @_takes_tensor: a call fewer a layer
+        _check_tensor(x, "linear()")
+    shape = weight.shape
+    if len(shape) != 2 or x.shape[-1:] != shape[1:]:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
-                         f"{weight.shape} (expected last input dimension {weight.shape[-1]})")
+                         f"{shape} (expected last input dimension {shape[-1]})")
     return ops.Linear.apply(x, weight, bias)
 
 

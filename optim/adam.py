@@ -36,11 +36,12 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad))
 
-    _decay = staticmethod(_weight_decay)  # the L2 penalty (AdamW's is decoupled)
+    _decay = staticmethod(_weight_decay)  # with weight_decay: the L2 penalty (AdamW's decouples)
 
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        grad = self._decay(theta, grad, group)
+        if group["weight_decay"] != 0:
+            grad = self._decay(theta, grad, group)
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros(theta.shape, dtype=theta.dtype)
@@ -125,8 +126,7 @@ class AdamW(Adam):
     @staticmethod
     def _decay(theta: np.ndarray, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:
         """theta shrinks in place; the gradient, returned, is left as it is."""
-        if group["weight_decay"] != 0:
-            theta *= 1 - group["lr"] * group["weight_decay"]
+        theta *= 1 - group["lr"] * group["weight_decay"]
         return grad
 
 

@@ -194,17 +194,20 @@ class Module:
     register_module = add_module
 
     # ---- the one walk over the tree ----------------------------------------------------------
-    def named_modules(self, memo: set[int] | None = None,
-                      prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """(dotted name, module) for this module and every submodule, each once, parents first."""
+    def named_modules(self, memo: set[int] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module and every submodule, parents first: each
+        once, or with `remove_duplicate=False` under every name it has (as the state dict)."""
         memo = set() if memo is None else memo
         if id(self) in memo:
             return
-        memo.add(id(self))
+        if remove_duplicate:
+            memo.add(id(self))
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                               remove_duplicate)
 
     def _named_members(self, registry: str, prefix: str = "",
                        recurse: bool = True) -> Iterator[tuple[str, Any]]:
@@ -326,7 +329,7 @@ class Module:
 
     # ---- state -----------------------------------------------------------------------------
     def _state_items(self) -> Iterator[tuple[str, Tensor]]:
-        for prefix, module in self.named_modules():
+        for prefix, module in self.named_modules(remove_duplicate=False):
             for registry in (module._parameters, module._buffers):
                 for name, value in registry.items():
                     if value is not None and name not in module._non_persistent:

@@ -59,6 +59,21 @@ def test_shared_parameter_and_module_listed_once():
     assert len(list(seq.modules())) == 3
 
 
+def test_a_module_shared_under_two_names_is_in_the_state_dict_under_both():
+    """As PyTorch's state_dict (its named_modules(remove_duplicate=False)): a checkpoint of
+    Sequential(shared, shared) has 0.* and 1.*, and loads back strictly; parameters() still
+    gives the shared ones once."""
+    shared = nn.Linear(2, 2)
+    seq = nn.Sequential(shared, nn.ReLU(), shared)
+    state = seq.state_dict()
+    assert list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert [name for name, _ in seq.named_modules(remove_duplicate=False)] == ["", "0", "1", "2"]
+    state["2.bias"] = state["0.bias"] + 1  # loaded in order: the last name wins, as in PyTorch
+    result = nn.Sequential(shared, nn.ReLU(), shared).load_state_dict(state)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    np.testing.assert_array_equal(shared.bias.data, state["2.bias"])
+
+
 def test_buffers_registered_and_persistent_ones_in_state_dict():
     net = Net()
     assert [name for name, _ in net.named_buffers()] == [

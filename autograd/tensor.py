@@ -310,7 +310,7 @@ class Tensor:
         return ops.Div.apply(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(other, self)
+        return ops.Mul.apply(ops.Reciprocal.apply(self), other)  # as PyTorch: keeps neither
 
     def __pow__(self, other: Any) -> Tensor:
         return ops.Pow.apply(self, other)

@@ -179,6 +179,7 @@ OPS: list[Op] = [
     Op("pow", lambda a, b: a ** b, np.power, BINARY, positive),
     Op("rsub_scalar", lambda a: 2.5 - a, lambda a: 2.5 - a, [(s,) for s in UNARY]),
     Op("rdiv_scalar", lambda a: 3.0 / a, lambda a: 3.0 / a, [(s,) for s in UNARY], positive),
+    Op("reciprocal", lambda a: 1.0 / a, np.reciprocal, [(s,) for s in UNARY], positive),
     Op("rpow_scalar", lambda a: 2.0 ** a, lambda a: 2.0 ** a, [(s,) for s in UNARY]),
     Op("pow_scalar", lambda a: a ** 3, lambda a: a ** 3, [(s,) for s in UNARY]),
     Op("neg", lambda a: -a, np.negative, [(s,) for s in UNARY]),

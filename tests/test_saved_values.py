@@ -189,3 +189,19 @@ def test_an_in_place_product_copies_the_old_values_only_when_they_are_kept(op, d
                                rtol=1e-6)
     np.testing.assert_allclose(w.grad.data, [4.0, 8.0] if op == "*=" else
                                [-4 / 9, -8 / 25], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("changed", ["t", "y"])
+def test_a_number_divided_by_a_tensor_keeps_neither_operand(changed, dtype):
+    # c / t is reciprocal(t) * c, as in PyTorch: the reciprocal's output (internal) is all that
+    # t's gradient reads, so changing t, or the quotient, in place afterwards is no error; 3.0 / t
+    # kept t and raised
+    x = ag.tensor(np.array([1.0, 2.0], dtype), requires_grad=True)
+    t = x.clone()
+    y = 3.0 / t
+    with ag.no_grad():
+        {"t": t, "y": y}[changed].__iadd__(1)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [-3.0, -0.75], rtol=1e-6)  # PyTorch's
+    assert x.grad.dtype == dtype

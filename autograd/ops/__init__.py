@@ -39,6 +39,7 @@ from .elementwise import (
     Mul,
     Neg,
     Pow,
+    Reciprocal,
     Sin,
     Sqrt,
     Std,

@@ -70,6 +70,22 @@ class Div(Primitive):
                 -(grad / b) * (a / b) if need_b else None)  # b * b would underflow or overflow
 
 
+class Reciprocal(Primitive):
+    """1 / a, keeping its output only (as PyTorch's): a number divided by a tensor, c / t, is
+    Reciprocal(t) * c, so that neither t nor the quotient is kept."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.asanyarray(1 / a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return -(grad * out) * out  # out * out first would overflow sooner
+
+
 class Pow(Primitive):
     """a ** b. At a = 0 the rules take PyTorch's limits where the formulas give 0 * inf:
     d/da is 0 where b = 0 (a ** 0 is flat), d/db is 0 where b >= 0 (0 ** b is flat in b)."""

@@ -205,3 +205,50 @@ def test_a_number_divided_by_a_tensor_keeps_neither_operand(changed, dtype):
     y.sum().backward()
     np.testing.assert_allclose(x.grad.data, [-3.0, -0.75], rtol=1e-6)  # PyTorch's
     assert x.grad.dtype == dtype
+
+
+def _logits_and_targets(dtype):
+    rng = np.random.default_rng(5)
+    return rng.standard_normal((3, 4)).astype(dtype), np.array([0, 3, 1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("leaf", [True, False])
+def test_changing_the_logits_after_cross_entropy(leaf, reduction, dtype):
+    # the gradient reads softmax(x), made in the forward (PyTorch's log_softmax keeps its
+    # output); F.cross_entropy kept x and raised
+    logits, target = _logits_and_targets(dtype)
+    x = ag.tensor(logits, requires_grad=True)
+    expected = ag.grad(F.cross_entropy(x, target, reduction=reduction).sum(), [x])[0].data
+    x = ag.tensor(logits, requires_grad=True)
+    z = x if leaf else x * 1
+    loss = F.cross_entropy(z, target, reduction=reduction).sum()
+    with ag.no_grad():
+        z += 1
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-6)
+    assert x.grad.dtype == dtype
+
+
+@pytest.mark.parametrize("leaf", [True, False])
+def test_changing_the_logits_after_cross_entropy_keeps_second_derivatives(leaf):
+    # under create_graph the gradient is rebuilt from the forward's softmax, linked to x's
+    # place in the graph, as PyTorch's saved log_softmax output is: x's new values are not read
+    logits, target = _logits_and_targets(np.float64)
+    v = np.random.default_rng(6).standard_normal((3, 4))
+
+    def hessian_vector(change):
+        x = ag.tensor(logits, requires_grad=True)
+        z = x if leaf else x * 1
+        loss = F.cross_entropy(z, target)
+        if change:
+            with ag.no_grad():
+                z += 1
+        (g,) = ag.grad(loss, [x], create_graph=True)
+        (g * ag.tensor(v)).sum().backward()
+        return g.data, x.grad.data
+
+    for got, want in zip(hessian_vector(True), hessian_vector(False)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert np.abs(hessian_vector(False)[1]).max() > 1e-3  # a Hessian that is not 0

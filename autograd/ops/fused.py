@@ -47,8 +47,10 @@ class Linear(Primitive):
 
 class CrossEntropy(Primitive):
     """-log softmax(x)[target], reduced: fused for speed (one node instead of the seven of
-    log-softmax, indexing, negation and mean). The gradient is (softmax(x) - onehot) * grad;
-    under create_graph it is rebuilt from tensor operations, so it can be differentiated again.
+    log-softmax, indexing, negation and mean). The gradient is (softmax(x) - onehot) * grad,
+    from the softmax made in the forward: x is not kept (PyTorch's log_softmax keeps only its
+    output), so it may change in place before backward. Under create_graph the softmax is
+    linked back to x's place in the graph (`_SoftmaxOf`), so it can be differentiated again.
     """
 
     @staticmethod
@@ -58,7 +60,7 @@ class CrossEntropy(Primitive):
         total = exp.sum(axis=1, keepdims=True)
         losses = np.log(total[:, 0]) - shifted[np.arange(len(target)), target]
         exp /= total
-        ctx.save_for_backward(x, exp, target, reduction)
+        ctx.save_for_backward(exp, target, reduction)
         if reduction == "none":
             return losses
         total = losses.sum()
@@ -66,12 +68,12 @@ class CrossEntropy(Primitive):
 
     @staticmethod
     def backward(ctx: Any, grad: Any) -> tuple[Any, None, None]:
-        x, probs, target, reduction = ctx.saved_tensors
+        probs, target, reduction = ctx.saved_tensors
         rows = np.arange(len(target))
         if isinstance(grad, Tensor):  # create_graph: differentiable in x
             onehot = np.zeros(probs.shape, dtype=probs.dtype)
             onehot[rows, target] = 1
-            diff = x.softmax(axis=1) - onehot
+            diff = _SoftmaxOf.apply(_input(ctx, 0, probs), probs) - onehot
         else:
             diff = probs.copy()
             diff[rows, target] -= 1
@@ -80,6 +82,32 @@ class CrossEntropy(Primitive):
         if reduction == "sum":
             return diff * grad, None, None
         return diff * grad.reshape(-1, 1), None, None
+
+
+class _SoftmaxOf(Primitive):
+    """softmax(x) over axis 1, given as `probs` computed when x had the values it has in the
+    graph: x's values are not read (they may have changed in place since), only its place,
+    which the gradient reaches. It keeps its output, as PyTorch's softmax."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, probs: np.ndarray) -> np.ndarray:
+        out = probs.copy()  # a primitive's output is fresh
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple[Any, None]:
+        (out,) = ctx.saved_tensors
+        return out * (grad - (grad * out).sum(axis=1, keepdims=True)), None
+
+
+def _input(ctx: Any, i: int, like: np.ndarray) -> Tensor:
+    """Input i of ctx's op at its place in the graph (a leaf, or its producer's output),
+    with `like` (of its shape and dtype) standing in for its values, which are not read."""
+    producer, output_nr = ctx.edges[i][:2]
+    if isinstance(producer, Tensor):
+        return producer
+    return Tensor._make(like, True, producer, output_nr)
 
 
 class BCEWithLogits(Primitive):

@@ -71,6 +71,17 @@ def asarray(value: Any) -> np.ndarray:
     return value if type(value) is _Traced else np.asarray(value)
 
 
+def data_of(tensor: Any) -> np.ndarray:
+    """`tensor.data`, for a NumPy call outside the op table (a comparison, argmax, the max
+    that softmax subtracts): in a step being captured the data is first traced, so that the
+    call is recorded and follows the tensor's new values on replay. A tensor no op of the step
+    has read yet, such as a parameter, has plain data, and a call on that would replay frozen."""
+    recorder = _capture.recorder
+    if recorder is not None:
+        recorder._traced_tensor(tensor)
+    return tensor.data
+
+
 # ---- small helpers --------------------------------------------------------------------------
 @functools.cache
 def _engine() -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .compile import _capture, _engine, asarray  # ag.compile's hooks; engine.py, late
+from .compile import _capture, _engine, asarray, data_of  # ag.compile's hooks; engine.py, late
 from .grad_mode import _mode
 
 
@@ -58,6 +58,11 @@ def _block(array: np.ndarray) -> tuple[int, int] | None:
 
 def _unwrap(value: Any) -> Any:
     return value.data if isinstance(value, Tensor) else value
+
+
+def _compared(value: Any) -> Any:
+    """What a tensor is compared with, as NumPy compares it (a tensor's data: data_of)."""
+    return data_of(value) if isinstance(value, Tensor) else value
 
 
 class HookHandle:
@@ -335,22 +340,22 @@ class Tensor:
 
     # Comparisons are not differentiable: they return bool tensors outside the graph.
     def __lt__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asanyarray(self.data < _unwrap(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(data_of(self) < _compared(other)), False, None, 0)
 
     def __le__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asanyarray(self.data <= _unwrap(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(data_of(self) <= _compared(other)), False, None, 0)
 
     def __gt__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asanyarray(self.data > _unwrap(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(data_of(self) > _compared(other)), False, None, 0)
 
     def __ge__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asanyarray(self.data >= _unwrap(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(data_of(self) >= _compared(other)), False, None, 0)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._make(np.asanyarray(self.data == _unwrap(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(data_of(self) == _compared(other)), False, None, 0)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._make(np.asanyarray(self.data != _unwrap(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(data_of(self) != _compared(other)), False, None, 0)
 
     # ---- in place ---------------------------------------------------------------------
     def _in_place(self, name: str, value: Any, update: Callable[[np.ndarray, Any], None],
@@ -514,7 +519,7 @@ class Tensor:
             raise TypeError(f"{op}: needs a floating-point tensor; got dtype {self.dtype} "
                             f"(shape {self.shape}); convert it with astype first")
         axis = ops.as_axis(axis, self.ndim, op)
-        shift = np.max(self.data, axis=axis, keepdims=True, initial=-np.inf)
+        shift = np.max(data_of(self), axis=axis, keepdims=True, initial=-np.inf)
         shift = np.where(np.isfinite(shift), shift, 0).astype(self.dtype)
         return self - shift, shift, axis
 
@@ -636,11 +641,11 @@ class Tensor:
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Index of the largest value along `axis` (of the flattened tensor when None)."""
-        return Tensor._make(np.asanyarray(np.argmax(self.data, axis, keepdims=keepdims)),
+        return Tensor._make(np.asanyarray(np.argmax(data_of(self), axis, keepdims=keepdims)),
                             False, None, 0)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor._make(np.asanyarray(np.argmin(self.data, axis, keepdims=keepdims)),
+        return Tensor._make(np.asanyarray(np.argmin(data_of(self), axis, keepdims=keepdims)),
                             False, None, 0)
 
     def norm(self, ord: Any = 2, axis: Any = None, keepdims: bool = False) -> Tensor:

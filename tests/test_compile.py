@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import autograd.distributed as dist
 import nn
 import optim
 from autograd import CompileError
@@ -845,3 +846,41 @@ def test_check_finds_a_plain_array_indexed_by_the_steps_values():
     fn(x, np.array([0, 1, 2, 0]))
     with pytest.raises(CompileError, match=r"subtract in Sub .* np.eye\(3\)\[y\]"):
         fn(x, np.array([2, 2, 1, 0]))
+
+
+STEPS_ON_A_PARAMETER = {  # each computes with NumPy on the parameter's data before any op has
+    "softmax": lambda p, q: (p.softmax(axis=-1) * q).sum(),  # read it
+    "log_softmax": lambda p, q: (p.log_softmax(axis=0) * q).sum(),
+    "logsumexp": lambda p, q: p.logsumexp(axis=-1).sum() * 2.0,
+    "mask": lambda p, q: (p * (p > 0)).sum(),
+    "compared_with_a_tensor": lambda p, q: (p * (q < p)).sum(),
+    "argmax": lambda p, q: p[0, p.argmax(axis=1).data].sum() * 2.0,
+    "all_reduce_sum": lambda p, q: (ag.ops.AllReduceSum.apply(p) * q).sum(),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(STEPS_ON_A_PARAMETER))
+def test_numpy_on_a_parameter_follows_its_updates(name, dtype):
+    """The tensor methods that compute with NumPy on their data (the max that softmax subtracts,
+    comparisons, argmax, a collective's copy) follow the parameter's new values on every
+    replay: they used to be recorded only once an op had read it, so these froze."""
+    loss_of = STEPS_ON_A_PARAMETER[name]
+    if name == "all_reduce_sum" and not dist.is_initialized():
+        dist.init_process_group()  # a world of one: the collective keeps the values
+
+    def run(compiled):
+        p = nn.Parameter(ag.tensor(np.random.default_rng(0).standard_normal((3, 4)), dtype))
+        q = ag.tensor(np.random.default_rng(1).standard_normal((3, 4)), dtype)
+        opt = optim.SGD([p], lr=0.5)
+
+        def step():
+            opt.zero_grad()
+            loss = loss_of(p, q)
+            loss.backward()
+            opt.step()
+            return loss
+        run = ag.compile(step) if compiled else step
+        return [run().data.copy() for _ in range(6)] + [p.data.copy()]
+    eager, compiled = run(False), run(True)
+    assert all(map(_same, compiled, eager))

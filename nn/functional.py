@@ -384,16 +384,28 @@ def _per_position(loss: Callable, input: Tensor, target: Any, reduction: str,
     return losses.reshape(positions) if reduction == "none" else losses
 
 
+def _unbatched(loss: Callable, input: Tensor, target: np.ndarray, reduction: str,
+               **options: Any) -> Tensor:
+    """`loss` on one sample of C scores (C,), with a class (0-d) or probabilities (C,) as its
+    target, as PyTorch takes it: a batch of one ('none' gives a 0-d loss)."""
+    shape = (1,) if target.dtype.kind in "iu" else (1, -1)
+    losses = loss(input.reshape(1, -1), target.reshape(shape), reduction=reduction, **options)
+    return losses.reshape(()) if reduction == "none" else losses
+
+
 @_takes_tensor
 def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """-w[y_i] * input[i, y_i] for log-probabilities (N, C) and integer class targets (N,)
-    (or (N, C, d1, ...) and (N, d1, ...): a sample per position); samples whose target is
-    `ignore_index` count for nothing. 'mean' divides by the sum of the weights of the counted
-    samples (their number, without `weight`)."""
+    (or (N, C, d1, ...) and (N, d1, ...): a sample per position; or (C,) and a 0-d target:
+    one sample); samples whose target is `ignore_index` count for nothing. 'mean' divides
+    by the sum of the weights of the counted samples (their number, without `weight`)."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     target = _as_array(_target(target, "nll_loss"))
+    if input.ndim == 1:
+        return _unbatched(nll_loss, input, target, reduction, weight=weight,
+                          ignore_index=ignore_index)
     if input.ndim > 2:
         return _per_position(nll_loss, input, target, reduction, weight=weight,
                              ignore_index=ignore_index)
@@ -438,12 +450,9 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
                          f"{label_smoothing}")
     target_array = _as_array(_target(target, "cross_entropy"))
     ndim = input.ndim
-    if ndim == 1:  # one sample: treat as a batch of one
-        shape = (1,) if target_array.dtype.kind in "iu" else (1, -1)
-        loss = cross_entropy(input.reshape(1, -1), target_array.reshape(shape), weight=weight,
-                             ignore_index=ignore_index, reduction=reduction,
-                             label_smoothing=label_smoothing)
-        return loss.reshape(()) if reduction == "none" else loss
+    if ndim == 1:
+        return _unbatched(cross_entropy, input, target_array, reduction, weight=weight,
+                          ignore_index=ignore_index, label_smoothing=label_smoothing)
     if ndim > 2:
         return _per_position(cross_entropy, input, target if isinstance(target, Tensor) else
                              target_array, reduction, weight=weight, ignore_index=ignore_index,

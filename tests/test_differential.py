@@ -177,3 +177,20 @@ def test_a_loss_weight_that_requires_grad_is_refused(call):
     with ag.no_grad():
         call(x, w)  # values only: nothing to refuse
     assert call(x, w.detach()).requires_grad
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weight", [None, [0.5, 1.0, 2.0, 4.0]])
+def test_nll_loss_takes_one_unbatched_sample(dtype, reduction, weight):
+    # PyTorch takes log-probabilities of shape (C,) with a 0-d target, as cross_entropy did
+    # here; nll_loss raised that it expected (N, C)
+    log_probs = np.log(np.array([0.1, 0.2, 0.3, 0.4], dtype))
+    x = ag.tensor(log_probs, requires_grad=True)
+    loss = F.nll_loss(x, np.array(2), weight=weight, reduction=reduction)
+    loss.backward()
+    w = 1.0 if weight is None or reduction == "mean" else weight[2]
+    assert loss.shape == () and loss.dtype == dtype
+    np.testing.assert_allclose(loss.item(), -w * log_probs[2], rtol=1e-6)
+    np.testing.assert_allclose(x.grad.data, [0, 0, -w, 0], rtol=1e-6)
+    assert np.isnan(F.nll_loss(x, np.array(2), ignore_index=2).item())  # nothing counted

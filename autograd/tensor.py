@@ -500,10 +500,14 @@ class Tensor:
         """var, with `op` (var or std) named in its errors and its warning."""
         axis = ops.as_axis(axis, self.ndim, op)
         n = ops.count(self.shape, axis)
-        mean = self.mean(axis, keepdims=True)
         if n > ddof:
-            deviation = self - mean
+            # Shifted by the mean rounded to the dtype, a constant, the values are exact, and
+            # their own (small) mean corrects that rounding, which squared would lose the
+            # digits of a variance far smaller than the mean; the function is the same.
+            shifted = self - np.mean(self.data, axis=axis, keepdims=True)
+            deviation = shifted - shifted.mean(axis, keepdims=True)
             return (deviation * deviation).sum(axis, keepdims) / (n - ddof)
+        mean = self.mean(axis, keepdims=True)
         warnings.warn(f"{op}: ddof={ddof} leaves no degrees of freedom for {n} element(s): "
                       "the result is inf, or NaN where there is no spread", RuntimeWarning,
                       stacklevel=4)  # the caller of var (through torch_keywords)

@@ -194,3 +194,28 @@ def test_nll_loss_takes_one_unbatched_sample(dtype, reduction, weight):
     np.testing.assert_allclose(loss.item(), -w * log_probs[2], rtol=1e-6)
     np.testing.assert_allclose(x.grad.data, [0, 0, -w, 0], rtol=1e-6)
     assert np.isnan(F.nll_loss(x, np.array(2), ignore_index=2).item())  # nothing counted
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("offset", [0.0, 1e3, -3e4])
+@pytest.mark.parametrize("axis, ddof", [(None, 0), (0, 1), (1, 0)])
+def test_var_and_std_of_values_far_from_zero_keep_their_digits(dtype, offset, axis, ddof):
+    # the mean, rounded to the inputs' dtype, is off by up to half an ulp of the offset, and
+    # that error came back squared: float32 values 3e4 + N(0, 1) gave a variance 1e-4 off
+    # (800 ulps), where PyTorch's is within one. The deviations from a rounded mean are exact,
+    # and their own mean corrects the rest
+    data = (offset + np.random.default_rng(0).standard_normal((40, 30))).astype(dtype)
+    x = ag.tensor(data, requires_grad=True)
+    exact = data.astype(np.longdouble)  # 80-bit on x86: a reference for float64 too
+    var = x.var(axis=axis, ddof=ddof)
+    expected = exact.var(axis=axis, ddof=ddof)
+    ulp = np.finfo(dtype).eps
+    assert var.dtype == dtype
+    assert np.max(np.abs(var.data / expected - 1)) < 8 * ulp
+    np.testing.assert_allclose(x.std(axis=axis, ddof=ddof).data, np.sqrt(expected),
+                               rtol=8 * ulp, atol=0)
+    var.sum().backward()
+    keep = np.mean(exact, axis=axis, keepdims=True)
+    gradient = 2 * (exact - keep) / (exact.size // np.size(expected) - ddof)
+    np.testing.assert_allclose(x.grad.data, gradient, rtol=0, atol=16 * ulp * np.abs(
+        gradient).max())

@@ -4,13 +4,13 @@ node's VJP once with its gradients summed, and deliver gradients to the leaves."
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 
-from .compile import _capture  # ag.compile's hooks
+from .compile import CompileError, _capture  # ag.compile's hooks
 from .function import Node
 from .grad_mode import _mode
 from .tensor import Tensor
@@ -21,9 +21,23 @@ _post_accumulate_hooks: dict[int, list] = {}
 
 
 def backward(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
-             retain_graph: bool = False, create_graph: bool = False) -> None:
-    """Accumulate the gradients of `roots` (weighted by `gradients`) into leaves' `.grad`."""
-    _run(roots, _root_gradients(roots, gradients, "backward"), retain_graph, create_graph)
+             retain_graph: bool = False, create_graph: bool = False,
+             inputs: Tensor | Iterable[Tensor] | None = None) -> None:
+    """Accumulate the gradients of `roots` (weighted by `gradients`) into leaves' `.grad`, or
+    only into the `.grad` of `inputs` (leaves or not), running only the graph leading to them."""
+    seeds = _root_gradients(roots, gradients, "backward")
+    if inputs is None:
+        _run(roots, seeds, retain_graph, create_graph)
+        return
+    if _capture.recorder is not None:
+        raise CompileError("ag.compile: backward(inputs=...) cannot be captured; call "
+                           "backward() without inputs in the step, or run it eagerly")
+    inputs = tuple({_key(t): t for t in _checked_inputs(inputs, "backward")}.values())
+    captured = _run(roots, seeds, retain_graph, create_graph, capture=inputs, retained=True)
+    stored = {id(seed.data) for seed in seeds}
+    for t, g in zip(inputs, captured):
+        if g is not None:
+            _store(t, g if create_graph else g.data, create_graph, stored)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -32,12 +46,9 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     """The gradients of `outputs` with respect to `inputs`, returned instead of accumulated
     into `.grad`. With `create_graph` they are recorded, so they can be differentiated again."""
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
-    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    inputs = _checked_inputs(inputs, "grad")
     if isinstance(grad_outputs, (Tensor, np.ndarray)):
         grad_outputs = (grad_outputs,)
-    for i, t in enumerate(inputs):
-        if not t.requires_grad:
-            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
     keep = create_graph if retain_graph is None else retain_graph
     distinct = {_key(t): t for t in inputs}  # an input named twice is captured once
     captured = _run(outputs, _root_gradients(outputs, grad_outputs, "grad"), keep, create_graph,
@@ -49,6 +60,21 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             raise RuntimeError(f"grad: input {i} (shape {inputs[i].shape}) was not used to "
                                "compute the outputs; pass allow_unused=True to get None for it")
     return tuple(captured)
+
+
+def _checked_inputs(inputs: Tensor | Iterable[Tensor], caller: str) -> tuple[Tensor, ...]:
+    """The tensors to differentiate with respect to, as a tuple: none, a value that is not a
+    tensor, or one that does not require grad is an error (as in PyTorch)."""
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if not inputs:
+        raise RuntimeError(f"{caller}: `inputs` cannot be empty (they are the tensors to "
+                           "differentiate with respect to)")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise RuntimeError(f"{caller}: input {i} is a {type(t).__name__}, not a Tensor")
+        if not t.requires_grad:
+            raise RuntimeError(f"{caller}: input {i} (shape {t.shape}) does not require grad")
+    return inputs
 
 
 def _root_gradients(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
@@ -81,10 +107,12 @@ def _root_gradients(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
 
 
 def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_graph: bool,
-         capture: Sequence[Tensor] | None = None) -> list[Tensor | None]:
+         capture: Sequence[Tensor] | None = None, retained: bool = False) -> list[Tensor | None]:
     """Run the nodes that the roots' gradients reach, latest-made first: a node is made after
     every node it feeds a gradient, so when it runs its gradients are complete. Leaves collect
-    their gradients at the end.
+    their gradients at the end. With `capture`, only the graph that leads to those tensors runs
+    and their gradients are returned instead of accumulated (`retained`: tensors that
+    retain_grad() still get theirs).
 
     Gradients travel as arrays, or as tensors (recorded) under create_graph."""
     if _capture.recorder is not None:  # ag.compile is capturing a step: its recording walk
@@ -94,10 +122,12 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
     leaf_grads: dict[Tensor, Any] = {}
     wanted = {} if capture is None else {_key(t): i for i, t in enumerate(capture)}
     captured: list[Tensor | None] = [None] * len(wanted)
+    leading = None if capture is None else _leading_to(roots, capture)
 
     for root, seed in zip(roots, seeds):
         seed = seed if create_graph else seed.data  # a recorded seed stays connected
-        _deliver(root.grad_fn or root, root._output_nr, seed, pending, ready, leaf_grads)
+        if leading is None or (root.grad_fn or root) in leading:
+            _deliver(root.grad_fn or root, root._output_nr, seed, pending, ready, leaf_grads)
 
     naming = _capture.tape  # ag.compile: what a rule records is named after its node's Function
     previous, _mode.enabled = _mode.enabled, create_graph  # rules record only under create_graph
@@ -110,7 +140,11 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
             edges = node.edges
             if type(grad) is list or node.hooks or node.retained or wanted \
                     or not node.fn._takes_arrays:  # several outputs, hooks, a user's Function
-                input_grads = _call_backward(node, grad, create_graph, wanted, captured)
+                input_grads = _call_backward(node, grad, create_graph, wanted, captured,
+                                             retained or not wanted)
+                if leading is not None:  # only towards the tensors captured
+                    input_grads = [g if edge is not None and edge[0] in leading else None
+                                   for g, edge in zip(input_grads, edges)]
             else:  # the common case, inline
                 input_grads = node.fn.backward(node, grad)
                 if type(input_grads) is not tuple or len(input_grads) != len(edges):
@@ -147,18 +181,43 @@ def _accumulate_leaves(leaf_grads: dict, seeds: list, create_graph: bool, wanted
             if (leaf, 0) in wanted:
                 captured[wanted[(leaf, 0)]] = _as_tensor(g)
             continue
-        with _accumulation_lock:  # concurrent backward passes may share leaves
-            if create_graph:
-                g = _as_tensor(g)
-                leaf._grad = g if leaf._grad is None else leaf._grad + g
-            else:
-                leaf._grad = _accumulated(leaf._grad, g, stored)
-        if _post_accumulate_hooks:
-            for hook in list(_post_accumulate_hooks.get(id(leaf), ())):
-                hook(leaf)
+        _store(leaf, g, create_graph, stored)
+
+
+def _store(t: Tensor, g: Any, create_graph: bool, stored: set[int]) -> None:
+    """Add a gradient (an array, or a tensor under create_graph) into `t.grad`, then run the
+    post-accumulate hooks."""
+    with _accumulation_lock:  # concurrent backward passes may share leaves
+        if create_graph:
+            g = _as_tensor(g)
+            t._grad = g if t._grad is None else t._grad + g
+        else:
+            t._grad = _accumulated(t._grad, g, stored)
+    if _post_accumulate_hooks:
+        for hook in list(_post_accumulate_hooks.get(id(t), ())):
+            hook(t)
 
 
 _accumulation_lock = threading.Lock()
+
+
+def _leading_to(roots: Sequence[Tensor], capture: Sequence[Tensor]) -> set:
+    """The places in the graph (nodes and leaves) from which the roots' gradients lead to a
+    tensor of `capture`: the rest does not run (as PyTorch's engine prunes), so its rules, and
+    the saved values and hooks they would meet, are not reached."""
+    targets = {t.grad_fn or t for t in capture}
+    nodes: dict[Node, None] = {}
+    stack = [root.grad_fn for root in roots if root.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if node not in nodes:
+            nodes[node] = None
+            stack.extend(e[0] for e in node.edges if e is not None and type(e[0]) is Node)
+    leading = {t for t in targets if type(t) is not Node}  # the leaves captured
+    for node in sorted(nodes, key=lambda n: n.sequence_nr):  # a node after those it feeds
+        if node in targets or any(e is not None and e[0] in leading for e in node.edges):
+            leading.add(node)
+    return leading
 
 
 def _key(t: Tensor) -> tuple[Any, int]:
@@ -185,15 +244,16 @@ def _deliver(target: Any, output_nr: int, g: Any, pending: dict, ready: list,
         heappush(ready, (-target.sequence_nr, target))
 
 
-def _observe_output_gradients(node: Node, grads: list, wanted: dict, captured: list) -> None:
+def _observe_output_gradients(node: Node, grads: list, wanted: dict, captured: list,
+                              retained: bool) -> None:
     """Run the hooks on the node's output gradients (which may replace them), keep retained
-    gradients, and capture those `grad()` asked for."""
+    gradients (if `retained`), and capture those asked for."""
     for nr, g in enumerate(grads):
         if g is None:
             continue
         if node.hooks and nr in node.hooks:
             grads[nr] = g = _run_hooks(node.hooks[nr], g, node)
-        if node.retained and nr in node.retained and not wanted:  # grad() leaves .grad alone
+        if node.retained and nr in node.retained and retained:  # grad() leaves .grad alone
             tensor = node.retained[nr]()
             if tensor is not None:
                 with _accumulation_lock:
@@ -204,13 +264,13 @@ def _observe_output_gradients(node: Node, grads: list, wanted: dict, captured: l
 
 
 def _call_backward(node: Node, grads: Any, create_graph: bool, wanted: dict,
-                   captured: list) -> tuple:
+                   captured: list, retained: bool) -> tuple:
     """Run the node's VJP in the general case: output hooks, retained or captured gradients,
     several outputs (an unused one gets zeros), a user's `Function` (which gets and returns
     tensors: in an ordinary backward its gradients are wrapped, unrecorded, for it)."""
     grads = grads if type(grads) is list else [grads]
     if node.hooks or node.retained or wanted:
-        _observe_output_gradients(node, grads, wanted, captured)
+        _observe_output_gradients(node, grads, wanted, captured, retained)
     fn = node.fn
     if len(grads) > 1:
         for nr, g in enumerate(grads):

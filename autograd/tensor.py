@@ -240,8 +240,9 @@ class Tensor:
         return tensor
 
     def backward(self, gradient: Any = None, retain_graph: bool = False,
-                 create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into the `.grad` of every leaf that requires grad.
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into the `.grad` of every leaf that requires grad, or
+        only into the `.grad` of `inputs` (a tensor or several, leaves or not).
 
         `gradient` is the vector of the vector-Jacobian product (required unless self is
         a scalar). The graph's saved values are freed unless `retain_graph`; with
@@ -249,7 +250,7 @@ class Tensor:
         """
         _engine().backward((self,), None if gradient is None else (gradient,),
                            retain_graph=retain_graph or create_graph,
-                           create_graph=create_graph)
+                           create_graph=create_graph, inputs=inputs)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> HookHandle:
         """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor

@@ -505,7 +505,7 @@ class Tensor:
             # Shifted by the mean rounded to the dtype, a constant, the values are exact, and
             # their own (small) mean corrects that rounding, which squared would lose the
             # digits of a variance far smaller than the mean; the function is the same.
-            shifted = self - np.mean(self.data, axis=axis, keepdims=True)
+            shifted = self - np.mean(data_of(self), axis=axis, keepdims=True)
             deviation = shifted - shifted.mean(axis, keepdims=True)
             return (deviation * deviation).sum(axis, keepdims) / (n - ddof)
         mean = self.mean(axis, keepdims=True)

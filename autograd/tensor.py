@@ -667,12 +667,13 @@ class Tensor:
         else:
             magnitude = self.abs()
             if ord < 1:  # |x| ** ord's slope is infinite at 0: taken at 1 there and dropped,
-                nonzero = magnitude.data > 0  # so no 0 * inf reaches any derivative
+                nonzero = magnitude.data != 0  # so no 0 * inf reaches any derivative
                 powered = ops.where(nonzero, ops.where(nonzero, magnitude, 1) ** ord, 0)
             else:
                 powered = magnitude ** ord
             total = powered.sum(axis, keepdims)
-        nonzero = total.data > 0  # the root's slope is infinite at 0: PyTorch's gradient is 0
+        # the root's slope is infinite at 0: PyTorch's gradient is 0 (these masks test != 0, so
+        nonzero = total.data != 0  # that a NaN stays NaN, which > 0 would turn into a norm of 0)
         return ops.where(nonzero, total, 1) ** (1 / ord) * nonzero
 
     def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Tensor:

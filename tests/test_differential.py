@@ -230,3 +230,18 @@ def test_var_in_a_compiled_step_shifts_by_the_current_mean():
     with ag.no_grad():
         p += 3e4
     assert step().item() == p.var().item()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ord", [2, 1, 3, 0.5])
+def test_norm_of_a_nan_is_nan(dtype, ord):
+    # the masks for the slope at 0 took 'total > 0', false for NaN, so a NaN element gave a
+    # norm of 0 (ord < 1: the NaN dropped, the norm of the rest), silently; PyTorch gives NaN
+    x = ag.tensor(np.array([[1.0, np.nan, -2.0], [0.0, 3.0, -4.0]], dtype), requires_grad=True)
+    rows = x.norm(ord, axis=1)
+    assert np.isnan(rows.data[0]) and np.isnan(x.norm(ord).item())
+    np.testing.assert_allclose(rows.data[1], (3.0 ** ord + 4.0 ** ord) ** (1 / ord), rtol=1e-6)
+    rows[1].backward()  # the row without NaN keeps its gradient
+    expected = np.array([0.0, 3.0 ** (ord - 1), -(4.0 ** (ord - 1))]) \
+        * (3.0 ** ord + 4.0 ** ord) ** (1 / ord - 1)
+    np.testing.assert_allclose(x.grad.data[1], expected, rtol=1e-6)

@@ -10,17 +10,22 @@ from typing import Any
 import numpy as np
 
 from .compile import replayed
+from .function import _named
 from .ops import check_device
 from .random import get_generator
 from .tensor import Tensor
 
 
 def _on_cpu(factory: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """Let a factory take PyTorch's `device=`: "cpu" (or None) is accepted, nothing else."""
+    """Let a factory take PyTorch's `device=`: "cpu" (or None) is accepted, nothing else. A
+    NumPy error about the arguments (a negative size, an unknown dtype) is named after it."""
     @functools.wraps(factory)
     def with_device(*args: Any, device: Any = None, **kwargs: Any) -> Tensor:
         check_device(device, factory.__name__)
-        return factory(*args, **kwargs)
+        try:
+            return factory(*args, **kwargs)
+        except (TypeError, ValueError) as error:
+            raise _named(error, factory.__name__, args) from None
 
     signature = inspect.signature(factory)
     device = inspect.Parameter("device", inspect.Parameter.KEYWORD_ONLY, default=None)
@@ -70,6 +75,8 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
 @_on_cpu
 def arange(*args: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """NumPy's arange; Python floats give float32 and ints int64, as everywhere."""
+    if len(args) == 3 and args[2] == 0:
+        raise ValueError("arange: step must be nonzero")
     values = np.arange(*args)
     if dtype is None and values.dtype.kind == "f":
         values = values.astype(np.float32)

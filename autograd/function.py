@@ -253,11 +253,11 @@ def _named(error: Exception, op: str, args: tuple) -> Exception:
     operands = ", ".join(f"Tensor{a.shape} {a.dtype}" if isinstance(a, Tensor)
                          else f"array{a.shape} {a.dtype}" if isinstance(a, np.ndarray)
                          else repr(a)[:40] for a in args)
+    message = f"{op}: {message} (operands: {operands})"
     try:
-        named = type(error)(f"{op}: {message} (operands: {operands})")
-    except Exception:  # an exception type whose constructor takes other arguments
-        return error
-    return named
+        return type(error)(message)
+    except Exception:  # a type whose constructor takes other arguments (NumPy's UFuncTypeError)
+        return (TypeError if isinstance(error, TypeError) else ValueError)(message)
 
 
 def _wrap(value: Any, node: Node | None, output_nr: int, args: tuple, arrays: list,

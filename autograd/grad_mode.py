@@ -6,6 +6,8 @@ import functools
 import inspect
 import threading
 
+import numpy as np
+
 
 class _GradMode(threading.local):
     enabled = True
@@ -101,6 +103,8 @@ class set_grad_enabled(_GradModeContext):
     previous mode comes back when the block exits."""
 
     def __init__(self, mode: bool):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
         self._previous = _mode.enabled
         self.mode = bool(mode)
         _mode.enabled = self.mode

@@ -16,6 +16,10 @@ def manual_seed(seed: int) -> None:
     differs from `np.random.default_rng(seed)`'s, so data drawn with NumPy under the same
     seed stay independent of the weights."""
     global _generator
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"manual_seed: seed must be >= 0, got {seed}")
     _generator = np.random.default_rng([seed, _STREAM])
 
 

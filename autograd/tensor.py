@@ -19,7 +19,10 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     elif isinstance(data, (np.ndarray, np.generic)):
         array = asarray(data)
     else:
-        array = np.asarray(data)
+        try:
+            array = np.asarray(data)
+        except ValueError as error:  # ragged nested lists
+            raise ValueError(f"Tensor: {error}") from None
         if dtype is None and array.dtype == np.float64:
             array = array.astype(np.float32)
     if dtype is not None:
@@ -34,6 +37,11 @@ def _check_float(array: np.ndarray, where: str) -> None:
     if array.dtype.kind != "f":
         raise TypeError(f"{where}: only floating-point tensors can require grad; "
                         f"got dtype {array.dtype}")
+
+
+def _check_callable(hook: Any, where: str) -> None:
+    if not callable(hook):
+        raise TypeError(f"{where}: hook must be callable, got {type(hook).__name__}")
 
 
 def _note_change(version: list, step: int, changed: np.ndarray, whole: np.ndarray) -> None:
@@ -180,7 +188,11 @@ class Tensor:
     def item(self) -> Any:
         if _capture.recorder is not None:  # ag.compile: a value leaving the tape
             _capture.recorder.escape(".item()", self)
-        return self.data.item()
+        try:
+            return self.data.item()
+        except ValueError:
+            raise ValueError(f"item: only a one-element tensor converts to a Python number; "
+                             f"this one has shape {self.shape}") from None
 
     def tolist(self) -> Any:
         if _capture.recorder is not None:  # ag.compile: a value leaving the tape
@@ -202,6 +214,8 @@ class Tensor:
         return numpy_functions.apply_function(func, args, kwargs)
 
     def __len__(self) -> int:
+        if not self.data.ndim:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
     def __iter__(self) -> Iterator[Tensor]:
@@ -258,6 +272,7 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("register_hook: the tensor does not require grad, so no "
                                "gradient will ever reach the hook")
+        _check_callable(hook, "register_hook")
         if self.grad_fn is None:
             self._hooks = hooks = self._hooks or []
         else:
@@ -646,11 +661,16 @@ class Tensor:
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Index of the largest value along `axis` (of the flattened tensor when None)."""
-        return Tensor._make(np.asanyarray(np.argmax(data_of(self), axis, keepdims=keepdims)),
-                            False, None, 0)
+        return self._index_of(np.argmax, axis, keepdims)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return Tensor._make(np.asanyarray(np.argmin(data_of(self), axis, keepdims=keepdims)),
+        return self._index_of(np.argmin, axis, keepdims)
+
+    def _index_of(self, find: Callable, axis: int | None, keepdims: bool) -> Tensor:
+        if axis is not None and not -self.ndim <= axis < self.ndim:
+            raise np.exceptions.AxisError(f"{find.__name__}: axis {axis} is out of range for a "
+                                          f"tensor with {self.ndim} dims")
+        return Tensor._make(np.asanyarray(find(data_of(self), axis, keepdims=keepdims)),
                             False, None, 0)
 
     def norm(self, ord: Any = 2, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -735,7 +755,11 @@ class Tensor:
         if self.data.size != 1:
             raise TypeError(f"{where}: only a one-element tensor converts to a Python number; "
                             f"this one has shape {self.shape}")
-        return self.data.item()
+        try:
+            return self.data.item()
+        except ValueError:
+            raise ValueError(f"item: only a one-element tensor converts to a Python number; "
+                             f"this one has shape {self.shape}") from None
     # ---- end of PyTorch spellings ---------------------------------------------------------
 
 

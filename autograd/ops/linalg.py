@@ -28,7 +28,9 @@ class MatMul(Primitive):
 
     @staticmethod
     def forward(ctx, a, b):
-        if np.ndim(a) == 0 or np.ndim(b) == 0:
+        if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):  # a list
+            a, b = np.asarray(a), np.asarray(b)
+        if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"MatMul: operands must have at least one dimension; got "
                              f"shapes {np.shape(a)} and {np.shape(b)}")
         need_a, need_b = ctx.needs_input_grad

@@ -91,6 +91,9 @@ def _parameter_names(params: Any) -> tuple[dict[int, str], dict[str, str]]:
         module_types = {name: type(m).__name__ for name, m in params.named_modules() if name}
         params = params.named_parameters()
     pairs = params.items() if isinstance(params, Mapping) else params
+    if not isinstance(pairs, Iterable):
+        raise TypeError(f"draw_graph: params must be a dict of tensors, named_parameters() or "
+                        f"a module, got {type(params).__name__}")
     names = {}
     for name, tensor in pairs:
         if not isinstance(tensor, Tensor):

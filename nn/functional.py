@@ -148,13 +148,21 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     """Inverted dropout: zero each element with probability `p` and scale the survivors by
     1 / (1 - p), so the expected output equals the input and evaluation needs no rescaling.
     The identity when not training. Draws from `autograd.random.get_generator()`."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    _check_dropout_p(p, "dropout")
     if not training or p == 0.0:
         return x
     if p == 1.0:
         return x * np.zeros(x.shape, dtype=x.dtype)
     return x * Tensor(_dropout_mask(x.shape, p, x.dtype))  # a tensor: Mul keeps it by reference
+
+
+def _check_dropout_p(p: Any, where: str) -> None:
+    try:
+        within = 0.0 <= p <= 1.0
+    except TypeError:
+        raise TypeError(f"{where}: p must be a number, got {type(p).__name__}") from None
+    if not within:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
 @replayed  # a compiled step draws a fresh mask on every replay
@@ -327,16 +335,17 @@ def _picked(weight: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return np.take_along_axis(weight, classes, axis=0)
 
 
-def _check_class_targets(scores: Tensor, target: np.ndarray, ignore_index: int) -> bool:
+def _check_class_targets(scores: Tensor, target: np.ndarray, ignore_index: int,
+                         op: str) -> bool:
     """Raise unless every target is a class index in [0, C) or ignore_index; return whether
     every one is counted (none is ignore_index). The usual case (every target a class, and
     ignore_index none) takes two reductions, not the elementwise masks (speed)."""
     shape = scores.shape
     if len(shape) != 2 or target.shape != shape[:1]:
-        raise ValueError(f"expected input of shape (N, C) and target of shape (N,), got input "
-                         f"{shape} and target {target.shape}")
+        raise ValueError(f"{op}: expected input of shape (N, C) and target of shape (N,), got "
+                         f"input {shape} and target {target.shape}")
     if target.dtype.kind not in "iu":
-        raise TypeError(f"class targets must be integers, got dtype {target.dtype}")
+        raise TypeError(f"{op}: class targets must be integers, got dtype {target.dtype}")
     classes = shape[1]
     if not target.size:
         return True
@@ -345,7 +354,7 @@ def _check_class_targets(scores: Tensor, target: np.ndarray, ignore_index: int) 
     out_of_range = (target < 0) | (target >= classes)  # no mask: ag.compile replays it
     if (out_of_range & (target != ignore_index)).any():
         valid = target[target != ignore_index]
-        raise IndexError(f"target values must lie in [0, {classes}) or equal "
+        raise IndexError(f"{op}: target values must lie in [0, {classes}) or equal "
                          f"ignore_index={ignore_index}, got [{valid.min()}, {valid.max()}]")
     return False  # the targets out of range are ignore_index
 
@@ -409,7 +418,7 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     if input.ndim > 2:
         return _per_position(nll_loss, input, target, reduction, weight=weight,
                              ignore_index=ignore_index)
-    all_counted = _check_class_targets(input, target, ignore_index)
+    all_counted = _check_class_targets(input, target, ignore_index, "nll_loss")
     weight = _class_weights(weight, input, input.shape[1], "nll_loss")
     rows = np.arange(target.shape[0])
     if weight is None and all_counted:
@@ -469,7 +478,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         if weight is not None:
             log_probs = log_probs * weight
         return _reduce(-(log_probs * target).sum(axis=1), reduction)
-    all_counted = _check_class_targets(input, target_array, ignore_index)
+    all_counted = _check_class_targets(input, target_array, ignore_index, "cross_entropy")
     if weight is None and not label_smoothing and all_counted:
         return ops.CrossEntropy.apply(input, target_array, reduction)
     counted = target_array != ignore_index

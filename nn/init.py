@@ -98,6 +98,8 @@ def _float_dtype(tensor: Tensor, where: str) -> np.dtype:
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with U(a, b): mean (a + b) / 2, variance (b - a)^2 / 12."""
     dtype = _float_dtype(tensor, "uniform_")
+    if a > b:
+        raise ValueError(f"nn.init.uniform_: the range [a, b) needs a <= b, got a={a} > b={b}")
     draw = get_generator().random(tensor.shape, dtype=dtype)
     _assign(tensor, a + (b - a) * draw)
     return tensor
@@ -106,6 +108,8 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with N(mean, std^2)."""
     dtype = _float_dtype(tensor, "normal_")
+    if std < 0:
+        raise ValueError(f"nn.init.normal_: std must be >= 0, got {std}")
     draw = get_generator().standard_normal(tensor.shape, dtype=dtype)
     _assign(tensor, mean + std * draw)
     return tensor

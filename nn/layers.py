@@ -281,8 +281,7 @@ class Dropout(_InPlaceOption):
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__(inplace)
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        F._check_dropout_p(p, "Dropout")
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:

@@ -16,7 +16,15 @@ import autograd as ag
 from autograd import Tensor
 from autograd.compile import _capture, replayed
 from autograd.ops import check_device
-from autograd.tensor import HookHandle
+from autograd.tensor import HookHandle, _check_callable
+
+
+def _check_name(name: Any, kind: str) -> None:
+    """A name that can be an attribute and a state_dict key, as PyTorch checks it."""
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+    if "." in name or not name:
+        raise KeyError(f"{kind} name can't contain '.' or be empty, got {name!r}")
 
 
 class Parameter(Tensor):
@@ -106,6 +114,7 @@ class Module:
     def register_forward_pre_hook(self, hook: Callable[[Module, tuple], Any]) -> HookHandle:
         """Call `hook(module, args)` before each forward; a returned value replaces the
         positional arguments (a non-tuple becomes the only one). `handle.remove()` undoes."""
+        _check_callable(hook, "register_forward_pre_hook")
         if self._forward_pre_hooks is None:
             object.__setattr__(self, "_forward_pre_hooks", [])
         self._forward_pre_hooks.append(hook)
@@ -114,6 +123,7 @@ class Module:
     def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> HookHandle:
         """Call `hook(module, args, output)` after each forward; a returned value replaces the
         output. `handle.remove()` undoes."""
+        _check_callable(hook, "register_forward_hook")
         if self._forward_hooks is None:
             object.__setattr__(self, "_forward_hooks", [])
         self._forward_hooks.append(hook)
@@ -166,6 +176,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot register {type(param).__name__} as parameter {name!r} "
                             "(nn.Parameter or None expected)")
+        _check_name(name, "parameter")
         self._forget(name, keep=self._parameters)
         self._parameters[name] = param
         object.__setattr__(self, name, param)
@@ -175,6 +186,7 @@ class Module:
         it is saved in `state_dict` (unless `persistent=False`) and not trained."""
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = ag.tensor(np.asarray(tensor))
+        _check_name(name, "buffer")
         self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         if persistent:
@@ -187,6 +199,7 @@ class Module:
         """Register `module` as a child called `name` (what attribute assignment does)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        _check_name(name, "module")
         self._forget(name, keep=self._modules)
         self._modules[name] = module
         object.__setattr__(self, name, module)
@@ -349,6 +362,9 @@ class Module:
         key is one when `strict`. Every entry is checked before any is copied, so a failed
         load changes nothing.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a mapping of names to arrays (a state "
+                            f"dict), got {type(state_dict).__name__}")
         own = OrderedDict(self._state_items())
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
@@ -411,6 +427,9 @@ class _ModuleSequence(Module):
         modules = list(self._modules.values())
         if isinstance(index, slice):
             return type(self)._of(modules[index])
+        if not -len(modules) <= index < len(modules):
+            raise IndexError(f"{type(self).__name__}: index {index} is out of range for "
+                             f"{len(modules)} modules")
         return modules[index]
 
     def __setitem__(self, index: int, module: Module) -> None:

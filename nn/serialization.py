@@ -34,6 +34,9 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
     in the same directory is filled, flushed to disk and renamed over `path` (`os.replace`).
     Object arrays are refused, because they could only be stored by pickling.
     """
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"nn.save: state_dict must be a mapping of names to arrays, got "
+                        f"{type(state_dict).__name__}")
     arrays = OrderedDict()
     for name, value in state_dict.items():
         if not isinstance(name, str):

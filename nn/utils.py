@@ -25,7 +25,11 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     vector; norm_type inf: the largest |g|) is at most `max_norm`: each is multiplied by
     max_norm / (total + 1e-6) when that is below 1. Returns the total norm before clipping."""
     grads = [p.grad for p in _tensors(parameters, "clip_grad_norm_") if p.grad is not None]
-    norm_type = float(norm_type)
+    try:
+        norm_type = float(norm_type)
+    except (TypeError, ValueError):
+        raise ValueError(f"clip_grad_norm_: norm_type must be a positive number or 'inf', got "
+                         f"{norm_type!r}") from None
     if not grads:
         return ag.tensor(0.0)
     norms = [np.linalg.norm(g.data.ravel(), norm_type) for g in grads]
@@ -54,6 +58,8 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """All parameters flattened and concatenated in order into one 1-D tensor (recorded, so
     a gradient through it reaches the parameters)."""
     params = _tensors(parameters, "parameters_to_vector")
+    if not params:
+        raise ValueError("parameters_to_vector: no parameters to flatten")
     return ag.concatenate([p.reshape(-1) for p in params])
 
 

@@ -7,6 +7,8 @@ import pytest
 
 import autograd as ag
 import nn
+from nn import functional as F
+from nn import init
 
 
 def _p():
@@ -42,6 +44,33 @@ CASES = {
     "grad mode text": (lambda: ag.set_grad_enabled("no"), TypeError,
                        r"^set_grad_enabled: mode must be a bool, got str"),
     "add text": (lambda: ag.ones(2) + "a", TypeError, r"^Add: .*operands: Tensor\(2,\)"),
+    # nn
+    "save an int": (lambda: nn.save(5, "x.npz"), TypeError, r"^nn.save: .*mapping.*int"),
+    "load a list": (lambda: _model().load_state_dict([1, 2]), TypeError,
+                    r"^load_state_dict: .*mapping.*list"),
+    "uniform a > b": (lambda: init.uniform_(ag.ones(2), 2.0, 1.0), ValueError,
+                      r"^nn.init.uniform_: .*a=2.0 > b=1.0"),
+    "normal std < 0": (lambda: init.normal_(ag.ones(2), 0.0, -1.0), ValueError,
+                       r"^nn.init.normal_: std must be >= 0, got -1.0"),
+    "dropout p text": (lambda: nn.Dropout("a"), TypeError, r"^Dropout: p must be a number"),
+    "F.dropout p text": (lambda: F.dropout(ag.ones(2), "a"), TypeError,
+                         r"^dropout: p must be a number"),
+    "sequential index": (lambda: _model()[3], IndexError, r"^Sequential: index 3 is out of "
+                                                          r"range for 1 modules"),
+    "forward hook": (lambda: _model().register_forward_hook(3), TypeError,
+                     r"^register_forward_hook: hook must be callable, got int"),
+    "pre hook": (lambda: _model().register_forward_pre_hook(None), TypeError,
+                 r"^register_forward_pre_hook: hook must be callable, got NoneType"),
+    "buffer name": (lambda: nn.Module().register_buffer("a.b", ag.ones(1)), KeyError,
+                    r"buffer name can't contain '\.'"),
+    "cross_entropy rows": (lambda: F.cross_entropy(ag.ones(4, 3), ag.tensor([0, 1, 2])),
+                           ValueError, r"^cross_entropy: .*input \(4, 3\) and target \(3,\)"),
+    "nll_loss target": (lambda: F.nll_loss(ag.ones(2, 3), ag.tensor([0, 3])), IndexError,
+                        r"^nll_loss: target values must lie in \[0, 3\)"),
+    "clip norm type": (lambda: nn.utils.clip_grad_norm_(_p(), 1.0, norm_type="x"), ValueError,
+                       r"^clip_grad_norm_: norm_type must be a positive number or 'inf'"),
+    "vector of none": (lambda: nn.utils.parameters_to_vector([]), ValueError,
+                       r"^parameters_to_vector: no parameters"),
     "viz params": (lambda: ag.viz.to_svg((ag.ones(2, requires_grad=True) * 2).sum(), params=5),
                    TypeError, r"^draw_graph: params must be"),
 }

@@ -134,6 +134,8 @@ def _check_adam_hyperparameters(lr: float, betas: tuple[float, float], eps: floa
                                 weight_decay: float) -> None:
     _check("learning rate", lr)
     _check("epsilon value", eps)
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair of numbers (beta1, beta2), got {betas!r}")
     _check("beta parameter at index 0", betas[0], 0.0, 1.0, high_open=True)
     _check("beta parameter at index 1", betas[1], 0.0, 1.0, high_open=True)
     _check("weight_decay value", weight_decay)

@@ -65,6 +65,9 @@ class Optimizer:
         """Add a group of parameters with its own hyperparameters (missing ones from defaults)."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param group must be a dict, got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"parameter group {len(self.param_groups)} has no 'params' key "
+                             "(a group is a dict {'params': [...], 'lr': ..., ...})")
         group = dict(param_group)
         params = group["params"]
         _check_ordered(params)
@@ -137,6 +140,9 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyperparameters and per-parameter state saved by `state_dict`, so that
         training continues exactly as if it had not stopped."""
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
+            raise TypeError(f"load_state_dict: expected a dict with 'state' and 'param_groups' "
+                            f"(as state_dict() makes), got {type(state_dict).__name__}")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, the "

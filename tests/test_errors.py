@@ -7,6 +7,8 @@ import pytest
 
 import autograd as ag
 import nn
+import optim
+from autograd.utils.data import DataLoader
 from nn import functional as F
 from nn import init
 
@@ -73,6 +75,15 @@ CASES = {
                        r"^parameters_to_vector: no parameters"),
     "viz params": (lambda: ag.viz.to_svg((ag.ones(2, requires_grad=True) * 2).sum(), params=5),
                    TypeError, r"^draw_graph: params must be"),
+    # optim, data
+    "group without params": (lambda: optim.SGD([{"lr": 0.1}]), ValueError,
+                             r"^parameter group 0 has no 'params'"),
+    "betas a number": (lambda: optim.Adam(_p(), betas=0.9), TypeError,
+                       r"^betas must be a pair of numbers \(beta1, beta2\), got 0.9"),
+    "load an int": (lambda: optim.SGD(_p()).load_state_dict(5), TypeError,
+                    r"^load_state_dict: .*'state' and 'param_groups'.*int"),
+    "loader of an int": (lambda: DataLoader(5), TypeError,
+                         r"^DataLoader: dataset must have __len__ and __getitem__.*int"),
 }
 
 

@@ -233,6 +233,10 @@ class DataLoader:
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
                              f"{batch_size!r}")
+        if not hasattr(dataset, "__getitem__") or sampler is None \
+                and not hasattr(dataset, "__len__"):
+            raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__ (a Dataset, "
+                            f"TensorDataset or list), got {type(dataset).__name__}")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive "
                              "(the sampler decides the order)")

@@ -34,17 +34,24 @@ def _ufuncs() -> dict[np.ufunc, Callable]:
 
 
 def _functions() -> dict[Callable, Callable]:
-    from . import creation  # imports the ops, which import this module
+    from . import creation, functions  # they import the ops, which import this module
 
     return {
         np.sum: Tensor.sum, np.mean: Tensor.mean, np.max: Tensor.max, np.amax: Tensor.max,
         np.min: Tensor.min, np.amin: Tensor.min, np.var: Tensor.var, np.std: Tensor.std,
-        np.reshape: Tensor.reshape, np.transpose: Tensor.transpose, np.squeeze: Tensor.squeeze,
-        np.expand_dims: Tensor.expand_dims, np.broadcast_to: Tensor.broadcast_to,
-        np.clip: Tensor.clip, np.concatenate: ops.concatenate, np.stack: ops.stack,
+        np.reshape: functions.reshape, np.transpose: functions.transpose,
+        np.squeeze: Tensor.squeeze, np.expand_dims: Tensor.expand_dims,
+        np.broadcast_to: Tensor.broadcast_to, np.clip: _clip,
+        np.concatenate: ops.concatenate, np.stack: ops.stack,
         np.where: ops.where, np.linalg.norm: _linalg_norm, np.zeros_like: creation.zeros_like,
         np.ones_like: creation.ones_like,
     }
+
+
+def _clip(a: Any, a_min: Any = None, a_max: Any = None, *, min: Any = None,
+          max: Any = None) -> Tensor:
+    """np.clip with NumPy's argument names (a_min, a_max; min, max since NumPy 2.1)."""
+    return ops.Clip.apply(a, min if a_min is None else a_min, max if a_max is None else a_max)
 
 
 def _linalg_norm(x: Tensor, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:

@@ -245,3 +245,24 @@ def test_norm_of_a_nan_is_nan(dtype, ord):
     expected = np.array([0.0, 3.0 ** (ord - 1), -(4.0 ** (ord - 1))]) \
         * (3.0 ** ord + 4.0 ** ord) ** (1 / ord - 1)
     np.testing.assert_allclose(x.grad.data[1], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("call, expected", [
+    (lambda t: np.clip(t, a_min=-0.5, a_max=0.5), lambda a: np.clip(a, -0.5, 0.5)),
+    (lambda t: np.clip(t, min=-0.5), lambda a: np.clip(a, -0.5, None)),
+    (lambda t: np.transpose(t, axes=(1, 0)), lambda a: a.T),
+    (lambda t: np.reshape(t, shape=(4, 3)), lambda a: a.reshape(4, 3)),
+    (lambda t: np.concatenate([t, t[:1]], axis=None), lambda a: np.r_[a.ravel(), a[0]]),
+    (lambda t: ag.concatenate([t, t[:1]], axis=None), lambda a: np.r_[a.ravel(), a[0]]),
+], ids=["clip a_min/a_max", "clip min", "transpose axes", "reshape shape", "concatenate None",
+        "ag.concatenate None"])
+def test_numpy_functions_take_numpy_keywords(call, expected):
+    # the engine's methods stood in for NumPy's functions with their own argument names, so
+    # NumPy's keywords (a_min, axes, shape) were TypeErrors, and axis=None (join flattened)
+    # failed inside the op ("tuple indices must be integers")
+    data = np.random.default_rng(0).standard_normal((3, 4))
+    x = ag.tensor(data, requires_grad=True)
+    out = call(x)
+    assert isinstance(out, ag.Tensor) and out.requires_grad
+    np.testing.assert_array_equal(out.data, expected(data))
+    assert ag.gradcheck(call, (x,))

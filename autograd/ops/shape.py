@@ -128,9 +128,13 @@ def _check_items(tensors: Any, op: str) -> list:
 
 
 @torch_keywords
-def concatenate(tensors: Any, axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    return Concatenate.apply(axis, *_check_items(tensors, "concatenate"))
+def concatenate(tensors: Any, axis: int | None = 0) -> Tensor:
+    """Join tensors along an existing axis (None: flattened, as NumPy's)."""
+    tensors = _check_items(tensors, "concatenate")
+    if axis is None:
+        tensors = [t.reshape(-1) if isinstance(t, Tensor) else np.ravel(t) for t in tensors]
+        axis = 0
+    return Concatenate.apply(axis, *tensors)
 
 
 @torch_keywords

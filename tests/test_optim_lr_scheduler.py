@@ -207,6 +207,45 @@ def test_cosine_annealing_warm_restarts():
         lr_scheduler.CosineAnnealingWarmRestarts(make_optimizer(), T_0=2, T_mult=0)
 
 
+# (T_0, T_mult, eta_min, last_epoch, step() arguments (None: the next epoch), the rates after
+# construction and each step: torch 2.13's, initial_lr 0.5)
+WARM_RESTARTS_RESUMED = [
+    (3, 2, 0.01, 7, [None] * 6, [0.3775, 0.255, 0.1325, 0.04282377607281252, 0.5,
+                                 0.4916518274408217, 0.4671762239271875]),
+    (2, 1, 0.0, 10, [None] * 3, [0.25, 0.5, 0.25, 0.5]),  # T_cur: (10 + 1) % 2
+    (3, 1, 0.0, -3, [None] * 2, [0.5, 0.375, 0.125]),  # a negative last_epoch starts at 0
+    (2, 3, 0.05, 4, [None, 9, None, None, 2.5, None],
+     [0.4698557158514987, 0.3875, 0.49658174442774683, 0.4864308396768294,
+      0.4698557158514987, 0.49233331091504035, 0.4340990257669732]),
+    # epoch 121 starts a period (1 + 3 + ... + 81), but PyTorch's log rounds to the period
+    # before, whose end gives eta_min
+    (1, 3, 0.0, 0, [121, 120.5], [0.5, 0.0, 4.700738787466464e-05]),
+]
+
+
+@pytest.mark.parametrize("T_0, T_mult, eta_min, last_epoch, calls, expected",
+                         WARM_RESTARTS_RESUMED)
+def test_cosine_annealing_warm_restarts_resumed_as_pytorch(T_0, T_mult, eta_min, last_epoch,
+                                                           calls, expected):
+    # resumed at last_epoch = k, the rates differed from PyTorch's (T_cur restarted by
+    # subtraction, not modulo, and a negative last_epoch was not taken as 0)
+    opt = make_optimizer(0.1)
+    opt.param_groups[0]["initial_lr"] = 0.5
+    sched = lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0, T_mult=T_mult, eta_min=eta_min,
+                                                     last_epoch=last_epoch)
+    got = [sched.get_last_lr()[0]]
+    for epoch in calls:
+        sched.step(epoch)
+        got.append(sched.get_last_lr()[0])
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("eta_min", ["0", None, np.float32(0.1)])
+def test_cosine_annealing_warm_restarts_refuses_an_eta_min_that_is_not_a_number(eta_min):
+    with pytest.raises(ValueError, match="eta_min must be a float or int"):
+        lr_scheduler.CosineAnnealingWarmRestarts(make_optimizer(), T_0=2, eta_min=eta_min)
+
+
 def cos_anneal(start, end, pct):
     return end + (start - end) * (1 + math.cos(math.pi * pct)) / 2
 

@@ -15,7 +15,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     """SGDR (Loshchilov & Hutter, 2017): lr = eta_min + (initial_lr - eta_min) *
     (1 + cos(pi * T_cur / T_i)) / 2, where T_cur counts the epochs since the last restart and
     the periods are T_0, T_0 * T_mult, T_0 * T_mult^2, ... `step(epoch)` accepts a fractional
-    epoch, so it can be called per batch: `step(epoch + batch / batches)`."""
+    epoch, so it can be called per batch: `step(epoch + batch / batches)`. Resumed
+    (`last_epoch` >= 0) or stepped to an epoch, it follows PyTorch's bookkeeping step for step,
+    so both give the same rates."""
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
                  last_epoch: int = -1):
@@ -23,6 +25,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             raise ValueError(f"T_0 must be a positive integer, got {T_0!r}")
         if not isinstance(T_mult, int) or T_mult < 1:
             raise ValueError(f"T_mult must be an integer >= 1, got {T_mult!r}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"eta_min must be a float or int, got {eta_min!r} of type "
+                             f"{type(eta_min).__name__}")
         self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)
@@ -33,22 +38,27 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     @replayed  # ag.compile replays the call (a step may advance its schedule)
     def step(self, epoch: float | None = None) -> None:
-        """Advance one epoch, or go to `epoch` (fractional allowed)."""
+        """Advance one epoch, or go to `epoch` (fractional allowed). Without an epoch the
+        period restarts (T_cur modulo T_i) at most once per call, as in PyTorch: a schedule
+        resumed at last_epoch = k takes T_cur = k + 1 mod T_0 and one period's growth."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
         if epoch is None:
             epoch = self.last_epoch + 1
             self.T_cur += 1
             if self.T_cur >= self.T_i:
-                self.T_cur -= self.T_i
+                self.T_cur %= self.T_i
                 self.T_i *= self.T_mult
         elif epoch < 0:
             raise ValueError(f"epoch must be >= 0, got {epoch}")
+        elif epoch < self.T_0:
+            self.T_i, self.T_cur = self.T_0, epoch
         elif self.T_mult == 1:
-            self.T_i, self.T_cur = self.T_0, epoch % self.T_0
-        else:
-            start, self.T_i = 0, self.T_0
-            while epoch >= start + self.T_i:
-                start, self.T_i = start + self.T_i, self.T_i * self.T_mult
-            self.T_cur = epoch - start
+            self.T_cur = epoch % self.T_0
+        else:  # the period n that epoch falls in (PyTorch's formula, its rounding included)
+            n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+            self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+            self.T_i = self.T_0 * self.T_mult ** n
         self.last_epoch = math.floor(epoch)
         self._set_lrs(self.get_lr())
 

@@ -266,3 +266,26 @@ def test_numpy_functions_take_numpy_keywords(call, expected):
     assert isinstance(out, ag.Tensor) and out.requires_grad
     np.testing.assert_array_equal(out.data, expected(data))
     assert ag.gradcheck(call, (x,))
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: x[:, [0, 2]], lambda x: x[..., [1]], lambda x: x[:, [0, 1], :],
+    lambda x: x.transpose(2, 0, 1).reshape(-1), lambda x: x.swapaxes(0, 1).reshape(3, 8),
+], ids=["x[:, [0, 2]]", "x[..., [1]]", "x[:, [0, 1], :]", "transposed reshape(-1)",
+        "swapped reshape"])
+def test_in_place_on_a_copy_numpy_returns_as_a_view_of_its_own_buffer(make):
+    # advanced indexing and a reshape that must copy give a copy, which NumPy returns as a
+    # view of its private buffer (base set): in-place ops refused it as 'a view', where
+    # PyTorch, whose results there are copies too, computes
+    x = ag.tensor(np.random.default_rng(0).standard_normal((2, 3, 4)), requires_grad=True)
+    w = ag.tensor(np.array(1.5), requires_grad=True)
+    before = x.data.copy()
+    y = make(x)
+    expected = make(x.data) * 1.5
+    y *= w
+    np.testing.assert_array_equal(y.data, expected)
+    np.testing.assert_array_equal(x.data, before)  # a copy: x is left alone
+    gx, gw = ag.grad(y.sum(), [x, w])
+    (uses,) = ag.grad(make(x).sum(), [x])  # how often y holds each element of x
+    np.testing.assert_array_equal(gx.data, 1.5 * uses.data)
+    np.testing.assert_allclose(gw.item(), make(x.data).sum())

@@ -11,11 +11,22 @@ from ..tensor import Tensor
 from .arguments import as_axis, as_index, has_integer_array, torch_keywords
 
 
+def _owning(out: Any, a: Any) -> Any:
+    """`out`, a result of indexing or reshaping `a`: a view of `a` as it is, a copy as an array
+    of its own. NumPy returns some copies (advanced indexing whose indexed axes it moves, a
+    reshape that must copy) as views of a private buffer, which in-place ops would refuse as
+    views of a tensor, where PyTorch's copies take them."""
+    base = getattr(out, "base", None)  # a NumPy scalar has none
+    if base is None or base is a or base is a.base or np.may_share_memory(out, a):
+        return out  # (may_share_memory: ag.compile's traced views have other bases)
+    return out.copy()
+
+
 class Reshape(Primitive):
     @staticmethod
     def forward(ctx, a, shape):
         ctx.input_shape = a.shape
-        return a.reshape(shape)
+        return _owning(a.reshape(shape), a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -53,7 +64,7 @@ class GetItem(Primitive):
         index = as_index(index, copy=True)  # a private copy: the caller may change theirs
         ctx.save_for_backward(index)
         ctx.input_shape = a.shape
-        return a[index]
+        return _owning(a[index], a)
 
     @staticmethod
     def backward(ctx, grad):

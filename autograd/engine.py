@@ -253,7 +253,8 @@ def _observe_output_gradients(node: Node, grads: list, wanted: dict, captured: l
             continue
         if node.hooks and nr in node.hooks:
             grads[nr] = g = _run_hooks(node.hooks[nr], g, node)
-        if node.retained and nr in node.retained and retained:  # grad() leaves .grad alone
+        # (grad() leaves .grad alone; backward's inputs get theirs after the walk)
+        if node.retained and nr in node.retained and retained and (node, nr) not in wanted:
             tensor = node.retained[nr]()
             if tensor is not None:
                 with _accumulation_lock:

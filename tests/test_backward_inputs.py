@@ -151,3 +151,11 @@ def test_ag_compile_refuses_backward_with_inputs():
         (x * w).sum().backward(inputs=[x])
     with pytest.raises(ag.CompileError, match=r"backward\(inputs=\.\.\.\)"):
         ag.compile(step)()
+
+
+def test_a_non_leaf_input_that_retains_its_gradient_gets_it_once():
+    x, _ = _leaves(np.float64)
+    h = x * 2
+    h.retain_grad()
+    (h * h).sum().backward(inputs=[h])
+    np.testing.assert_allclose(h.grad.data, [4.0, 8.0])

@@ -25,6 +25,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from types import FunctionType, MethodType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -117,6 +118,60 @@ def _user_line(depth: int = 2) -> str:
             return f"{name}:{frame.f_lineno}"
         frame = frame.f_back
     return "?"
+
+
+def _global_names(code: Any) -> tuple[str, ...]:
+    """The names a code object and the code nested in it (lambdas, comprehensions) look up;
+    cached by id, as hashing a code object hashes all of its contents."""
+    known = _GLOBAL_NAMES.get(id(code))
+    if known is None or known[0] is not code:
+        nested = (_global_names(c) for c in code.co_consts if inspect.iscode(c))
+        known = _GLOBAL_NAMES[id(code)] = (code, code.co_names + sum(nested, ()))
+    return known[1]
+
+
+_GLOBAL_NAMES: dict[int, tuple[Any, tuple[str, ...]]] = {}
+
+
+_REACHED_ITEMS = 256  # a list, tuple or dict longer than this is data, not the step's tensors
+
+
+def _reached_tensors(fn: Callable, args: tuple, kwargs: dict) -> list:
+    """The tensors a step reaches without calling anything: through its arguments, the closures
+    and global names of fn and of the functions of the user's files these hold, the object of
+    a bound method, a module's parameters and buffers, an optimizer's parameters, the items of
+    short lists, tuples and dicts. Their data is traced from the step's start, so that NumPy on
+    it is recorded before any op has read it."""
+    Tensor, found, seen = _tensor(), [], set()
+    todo = [fn, *args, *kwargs.values()]
+    while todo:
+        value = todo.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        kind = type(value)
+        if isinstance(value, Tensor):
+            found.append(value)
+        elif kind is FunctionType:
+            if _shown_name(value.__code__.co_filename) is None:
+                continue  # the library's, or NumPy's
+            for cell in value.__closure__ or ():
+                try:
+                    todo.append(cell.cell_contents)
+                except ValueError:  # a variable of the enclosing function not yet assigned
+                    pass
+            names = value.__globals__
+            todo.extend([names[n] for n in _global_names(value.__code__) if n in names])
+        elif kind is list or kind is tuple or kind is dict:
+            if len(value) <= _REACHED_ITEMS:
+                todo.extend(value.values() if kind is dict else value)
+        elif kind is MethodType:
+            todo += (value.__func__, value.__self__)
+        elif hasattr(kind, "add_param_group"):  # an optimizer
+            todo.extend(p for group in value.param_groups for p in group["params"])
+        elif hasattr(kind, "parameters") and hasattr(kind, "buffers"):  # a module
+            todo += (*value.parameters(), *value.buffers())
+    return found
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -1087,6 +1142,8 @@ class Compiled:
 
         args = tuple(bind(i, a) for i, a in enumerate(args))
         kwargs = {k: bind(k, v) for k, v in kwargs.items()}
+        for tensor in _reached_tensors(self.fn, args, kwargs):  # the inputs: traced already
+            recorder._traced_tensor(tensor)
         _capture.recorder = _capture.tape = recorder
         try:
             result = self.fn(*args, **kwargs)

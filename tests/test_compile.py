@@ -884,3 +884,32 @@ def test_numpy_on_a_parameter_follows_its_updates(name, dtype):
         return [run().data.copy() for _ in range(6)] + [p.data.copy()]
     eager, compiled = run(False), run(True)
     assert all(map(_same, compiled, eager))
+
+
+@pytest.mark.parametrize("reached", ["closure", "module", "argument"])
+def test_numpy_on_the_data_of_a_tensor_the_step_reaches_follows_its_updates(reached):
+    """NumPy on `.data` of a tensor that no op of the step has read yet (a parameter the step
+    reaches through its closure, a module or optimizer it holds, or an argument) is recorded:
+    the step's tensors are traced from its start. It replayed frozen at the capture's value."""
+    x = ag.tensor(np.random.default_rng(0).standard_normal((4, 3)))
+
+    def run(compiled):
+        ag.manual_seed(0)
+        model = nn.Linear(3, 2)
+        opt = optim.SGD(model.parameters(), lr=0.3)
+        weight = model.weight
+
+        def scale(module):
+            return np.abs((weight if reached == "closure" else module.weight).data).max()
+
+        def step(module, optimizer):
+            optimizer.zero_grad()
+            factor = scale(module if reached == "argument" else model)  # before any op
+            loss = (module(x) * factor).sum()
+            loss.backward()
+            optimizer.step()
+            return loss
+        run = ag.compile(step) if compiled else step
+        return [run(model, opt).data.copy() for _ in range(5)] + [model.weight.data.copy()]
+    eager, compiled = run(False), run(True)
+    assert all(map(_same, compiled, eager))

@@ -667,9 +667,8 @@ class Tensor:
         return self._index_of(np.argmin, axis, keepdims)
 
     def _index_of(self, find: Callable, axis: int | None, keepdims: bool) -> Tensor:
-        if axis is not None and not -self.ndim <= axis < self.ndim:
-            raise np.exceptions.AxisError(f"{find.__name__}: axis {axis} is out of range for a "
-                                          f"tensor with {self.ndim} dims")
+        if axis is not None:  # an axis out of range raises, naming find (0-d: 0 and -1 pass)
+            ops.as_axis(axis, self.ndim, find.__name__)
         return Tensor._make(np.asanyarray(find(data_of(self), axis, keepdims=keepdims)),
                             False, None, 0)
 

@@ -289,3 +289,16 @@ def test_in_place_on_a_copy_numpy_returns_as_a_view_of_its_own_buffer(make):
     (uses,) = ag.grad(make(x).sum(), [x])  # how often y holds each element of x
     np.testing.assert_array_equal(gx.data, 1.5 * uses.data)
     np.testing.assert_allclose(gw.item(), make(x.data).sum())
+
+
+@pytest.mark.parametrize("axis", [0, -1])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_argmax_and_argmin_of_a_0d_tensor_take_axis_0_and_minus_1(axis, keepdims):
+    # as NumPy's and PyTorch's (and our max/min/sum) do; the check for an axis out of range
+    # refused them
+    x = ag.tensor(np.array(2.5))
+    for find in (x.argmax, x.argmin):
+        out = find(axis=axis, keepdims=keepdims)
+        assert out.shape == () and out.item() == 0
+    with pytest.raises(np.exceptions.AxisError, match="argmax: axis 1 is out of range"):
+        x.argmax(axis=1)

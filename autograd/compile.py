@@ -174,6 +174,25 @@ def _reached_tensors(fn: Callable, args: tuple, kwargs: dict) -> list:
     return found
 
 
+def _library_line() -> str | None:
+    """"package/file.py:line (function)" of the innermost frame outside this file, if it is in
+    autograd, nn or optim: library code that read a value, not the user's step."""
+    frame = sys._getframe(1)
+    while frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    path = frame.f_code.co_filename
+    if not path.startswith(_PACKAGES):
+        return None
+    where = os.path.relpath(path, os.path.dirname(_HERE))
+    return f"{where}:{frame.f_lineno} ({frame.f_code.co_name})"
+
+
+def _hook_names(tensor: Any, post_accumulate_hooks: dict) -> str:
+    hooks = [*(tensor._hooks or ()), *post_accumulate_hooks.get(id(tensor), ())]
+    return ", ".join(f"{getattr(h, '__module__', '?')}.{getattr(h, '__qualname__', h)}"
+                     for h in hooks)
+
+
 def _same(a: Any, b: Any) -> bool:
     """Equal bit for bit (NaNs and signed zeros included)."""
     if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
@@ -887,8 +906,10 @@ class _Recorder:
                         seen.add(id(target))
                         stack.append(target)
                 elif _hooked(target, hooks):
-                    raise CompileError(f"ag.compile: a hook on a tensor of shape "
-                                       f"{target.shape} cannot be captured; remove it")
+                    raise CompileError(
+                        f"ag.compile: a hook on a tensor of shape {target.shape} cannot be "
+                        f"captured (a replay would not call it): {_hook_names(target, hooks)}. "
+                        "Remove it, or run this step eagerly.")
                 else:
                     leaves[target] = None
         return list(leaves)
@@ -1023,6 +1044,13 @@ class _Recorder:
                 "draws would be replayed frozen. Draw with ag.rand/ag.randn or dropout, which "
                 "the tape replays with fresh numbers, or mark the function @replayed.")
         inside = f" in {self._label()}" if self.op != "step" else ""
+        library = _library_line()
+        if library is not None:  # not the user's to change
+            raise CompileError(
+                f"ag.compile: {library} reads a value of shape {tensor.shape} into Python "
+                f"({what}), in the compiled function{inside} (at {_user_line()}); a replay "
+                "would use it frozen. If that function takes the value as an argument (a size, "
+                "a count), pass it; otherwise run this step eagerly.")
         raise CompileError(
             f"ag.compile: {what} on a value of shape {tensor.shape} inside the compiled "
             f"function{inside} (at {_user_line()}) takes its value out of the tape, which would "

@@ -121,11 +121,11 @@ def _hook(ddp: DistributedDataParallel, bucket: int, index: int) -> Any:
     that a dropped wrapper stops averaging (and the parameters do not keep it alive)."""
     ddp_ref = weakref.ref(ddp)
 
-    def accumulated(_: Tensor) -> None:
+    def average_over_ranks(_: Tensor) -> None:
         ddp = ddp_ref()
         if ddp is not None and ddp._sync_backward:
             ddp._buckets[bucket].arrived(index)
-    return accumulated
+    return average_over_ranks
 
 
 def _broadcast_from_rank_0(tensors: list[Tensor]) -> None:

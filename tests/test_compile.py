@@ -913,3 +913,27 @@ def test_numpy_on_the_data_of_a_tensor_the_step_reaches_follows_its_updates(reac
         return [run(model, opt).data.copy() for _ in range(5)] + [model.weight.data.copy()]
     eager, compiled = run(False), run(True)
     assert all(map(_same, compiled, eager))
+
+
+def test_a_library_function_that_reads_a_value_is_named():
+    """one_hot without num_classes reads labels.max() into Python: the error names one_hot's
+    line, not only the step's, since the read is not in the user's code."""
+    def step(y):
+        return F.one_hot(y).sum()
+    with pytest.raises(CompileError, match=r"nn/functional\.py:\d+ \(one_hot\) reads a value"):
+        ag.compile(step)(ag.tensor(np.array([0, 2, 1])))
+
+
+def test_the_hook_that_stops_a_capture_is_named():
+    """DistributedDataParallel averages gradients in a hook on each parameter: the error names
+    it, where it used to tell the user to remove a hook they had not added."""
+    if not dist.is_initialized():
+        dist.init_process_group()  # a world of one
+    model = nn.parallel.DistributedDataParallel(nn.Linear(3, 2))
+
+    def step(x):
+        loss = model(x).sum()
+        loss.backward()
+        return loss
+    with pytest.raises(CompileError, match=r"nn\.parallel\._hook\.<locals>\.average_over_ranks"):
+        ag.compile(step)(ag.tensor(np.ones((4, 3))))

@@ -1031,6 +1031,9 @@ class _Recorder:
 
     def guard(self, array: _Traced, flag: bool) -> None:
         where = _user_line() if self.op == "step" else self.where
+        library = _library_line()
+        if library is not None:
+            where += f", in {library}"
         message = (f"ag.compile: a Python branch in {self._label()} (at {where}) on a "
                    f"value of shape {array.shape} went the other way than at capture; the tape "
                    f"follows the capture's path. Run this step eagerly.")

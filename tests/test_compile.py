@@ -937,3 +937,13 @@ def test_the_hook_that_stops_a_capture_is_named():
         return loss
     with pytest.raises(CompileError, match=r"nn\.parallel\._hook\.<locals>\.average_over_ranks"):
         ag.compile(step)(ag.tensor(np.ones((4, 3))))
+
+
+def test_a_branch_in_library_code_names_its_line():
+    """cross_entropy with ignore_index branches on whether a batch has ignored targets: when a
+    replay's batch goes the other way, the error names that line in nn/functional.py too."""
+    w = ag.tensor(np.ones((4, 3)), requires_grad=True)
+    step = ag.compile(lambda y: F.cross_entropy(w * 1.0, y, ignore_index=1))
+    step(np.array([0, 2, 0, 2]))
+    with pytest.raises(CompileError, match=r"in nn/functional\.py:\d+ \(_check_class_targets\)"):
+        step(np.array([0, 1, 0, 2]))

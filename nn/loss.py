@@ -17,9 +17,6 @@ class _Loss(Module):
             raise ValueError(f"reduction must be one of {F._REDUCTIONS}, got {reduction!r}")
         self.reduction = reduction
 
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
-
 
 class MSELoss(_Loss):
     """(input - target)^2, averaged over all elements ('mean'), summed, or kept ('none')."""

@@ -396,12 +396,17 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"({name}): " + repr(child).replace("\n", "\n  ")
-                 for name, child in self._modules.items()]
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        if not lines:
-            return head + ")"
-        return head + "\n  " + "\n  ".join(lines) + "\n)"
+        """PyTorch's layout: `extra_repr()` inline when it is one line and there are no
+        children, else its lines and then the children's, one a line."""
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + repr(child).replace("\n", "\n  ")
+                       for name, child in self._modules.items()]
+        if len(extra_lines) == 1 and not child_lines:
+            return f"{type(self).__name__}({extra})"
+        if not extra_lines + child_lines:
+            return f"{type(self).__name__}()"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(extra_lines + child_lines) + "\n)"
 
 
 class _ModuleSequence(Module):
@@ -533,6 +538,10 @@ class ParameterList(Module):
             raise TypeError(f"ParameterList: expected a Parameter, tensor or array, got "
                             f"{type(value).__name__}")
         return Parameter(value)
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"  ({name}): Parameter containing: [{p.dtype} of size "
+                         f"{'x'.join(map(str, p.shape))}]" for name, p in self._parameters.items())
 
     def append(self, value: Any) -> ParameterList:
         self.register_parameter(str(len(self)), self._as_parameter(value))

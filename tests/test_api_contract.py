@@ -278,3 +278,27 @@ def test_modules_and_optimizers_look_like_pytorchs():
 
 def test_gradcheck_error_is_a_runtime_error():
     assert issubclass(ag.GradcheckError, RuntimeError)
+
+
+# what PyTorch 2.13 prints for the same modules (its 'torch.' before a dtype left out)
+REPRS = {
+    "nn.ELU()": "ELU(alpha=1.0)", "nn.ReLU(inplace=True)": "ReLU(inplace=True)",
+    "nn.LeakyReLU(0.2, inplace=True)": "LeakyReLU(negative_slope=0.2, inplace=True)",
+    "nn.Dropout(0.2, inplace=True)": "Dropout(p=0.2, inplace=True)",
+    "nn.Flatten()": "Flatten(start_dim=1, end_dim=-1)", "nn.GELU()": "GELU(approximate='none')",
+    "nn.Softplus()": "Softplus(beta=1.0, threshold=20.0)", "nn.Identity()": "Identity()",
+    "nn.Sigmoid()": "Sigmoid()", "nn.MSELoss()": "MSELoss()",
+    "nn.CrossEntropyLoss(label_smoothing=0.1)": "CrossEntropyLoss()",
+    "nn.BCEWithLogitsLoss()": "BCEWithLogitsLoss()", "nn.HuberLoss()": "HuberLoss()",
+    "nn.Linear(2, 3, bias=False)": "Linear(in_features=2, out_features=3, bias=False)",
+    "nn.ModuleDict({'a': nn.ReLU()})": "ModuleDict(\n  (a): ReLU()\n)",
+    "nn.ParameterList()": "ParameterList()",
+    "nn.Sequential(nn.ParameterList([ag.ones(2), ag.ones((2, 3), dtype=np.float64)]))":
+        "Sequential(\n  (0): ParameterList(\n      (0): Parameter containing: [float32 of size 2]\n"
+        "      (1): Parameter containing: [float64 of size 2x3]\n  )\n)",
+}
+
+
+@pytest.mark.parametrize("make", REPRS)
+def test_a_modules_repr_is_pytorchs(make):
+    assert repr(eval(make)) == REPRS[make]

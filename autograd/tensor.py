@@ -73,6 +73,16 @@ def _compared(value: Any) -> Any:
     return data_of(value) if isinstance(value, Tensor) else value
 
 
+def _bitwise(ufunc: np.ufunc, *operands: Any) -> Tensor:
+    """A mask combined as NumPy combines it ((x > 0) & (x < 1)); a float operand is refused."""
+    try:
+        return Tensor._make(np.asanyarray(ufunc(*operands)), False, None, 0)
+    except TypeError:
+        dtypes = ", ".join(str(np.result_type(o)) for o in operands)
+        raise TypeError(f"{ufunc.__name__}: needs bool or integer tensors, got {dtypes} (a "
+                        f"float mask is a comparison away: x > 0)") from None
+
+
 class HookHandle:
     """What `register_hook` returns: `remove()` takes the hook off again, as does the end of a
     `with handle:` block (PyTorch's RemovableHandle)."""
@@ -372,6 +382,28 @@ class Tensor:
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return Tensor._make(np.asanyarray(data_of(self) != _compared(other)), False, None, 0)
+
+    # ---- logical and bitwise, on bool and integer tensors (NumPy's; no gradient) ---------
+    def __and__(self, other: Any) -> Tensor:
+        return _bitwise(np.bitwise_and, data_of(self), _compared(other))
+
+    def __rand__(self, other: Any) -> Tensor:
+        return _bitwise(np.bitwise_and, _compared(other), data_of(self))
+
+    def __or__(self, other: Any) -> Tensor:
+        return _bitwise(np.bitwise_or, data_of(self), _compared(other))
+
+    def __ror__(self, other: Any) -> Tensor:
+        return _bitwise(np.bitwise_or, _compared(other), data_of(self))
+
+    def __xor__(self, other: Any) -> Tensor:
+        return _bitwise(np.bitwise_xor, data_of(self), _compared(other))
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return _bitwise(np.bitwise_xor, _compared(other), data_of(self))
+
+    def __invert__(self) -> Tensor:
+        return _bitwise(np.invert, data_of(self))
 
     # ---- in place ---------------------------------------------------------------------
     def _in_place(self, name: str, value: Any, update: Callable[[np.ndarray, Any], None],

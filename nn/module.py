@@ -27,6 +27,17 @@ def _check_name(name: Any, kind: str) -> None:
         raise KeyError(f"{kind} name can't contain '.' or be empty, got {name!r}")
 
 
+def _checked_index(index: Any, length: int, container: Module) -> int:
+    """A position in a ModuleList, Sequential or ParameterList, checked as PyTorch does."""
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"{type(container).__name__} indices must be integers or slices, not "
+                        f"{type(index).__name__}")
+    if not -length <= index < length:
+        raise IndexError(f"{type(container).__name__}: index {index} is out of range for "
+                         f"{length} entries")
+    return int(index)
+
+
 class Parameter(Tensor):
     """A tensor that requires grad and registers itself when assigned to a `Module` attribute.
 
@@ -432,10 +443,7 @@ class _ModuleSequence(Module):
         modules = list(self._modules.values())
         if isinstance(index, slice):
             return type(self)._of(modules[index])
-        if not -len(modules) <= index < len(modules):
-            raise IndexError(f"{type(self).__name__}: index {index} is out of range for "
-                             f"{len(modules)} modules")
-        return modules[index]
+        return modules[_checked_index(index, len(modules), self)]
 
     def __setitem__(self, index: int, module: Module) -> None:
         name = list(self._modules)[index]
@@ -559,7 +567,7 @@ class ParameterList(Module):
         return iter(self._parameters.values())
 
     def __getitem__(self, index: int) -> Parameter:
-        return list(self._parameters.values())[index]
+        return list(self._parameters.values())[_checked_index(index, len(self), self)]
 
     def __setitem__(self, index: int, value: Any) -> None:
         self.register_parameter(list(self._parameters)[index], self._as_parameter(value))

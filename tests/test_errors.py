@@ -58,7 +58,13 @@ CASES = {
     "F.dropout p text": (lambda: F.dropout(ag.ones(2), "a"), TypeError,
                          r"^dropout: p must be a number"),
     "sequential index": (lambda: _model()[3], IndexError, r"^Sequential: index 3 is out of "
-                                                          r"range for 1 modules"),
+                                                          r"range for 1 entries"),
+    "sequential key": (lambda: _model()["a"], TypeError, r"^Sequential indices must be "
+                                                         r"integers or slices, not str"),
+    "parameter index": (lambda: nn.ParameterList([ag.ones(1)])[-2], IndexError,
+                        r"^ParameterList: index -2 is out of range for 1 entries"),
+    "float mask": (lambda: ag.ones(2) & (ag.ones(2) > 0), TypeError,
+                   r"^bitwise_and: needs bool or integer tensors, got float32, bool"),
     "forward hook": (lambda: _model().register_forward_hook(3), TypeError,
                      r"^register_forward_hook: hook must be callable, got int"),
     "pre hook": (lambda: _model().register_forward_pre_hook(None), TypeError,
@@ -109,3 +115,16 @@ def test_set_grad_enabled_takes_numpy_bools():
     with ag.set_grad_enabled(np.bool_(False)):
         assert not ag.is_grad_enabled()
     assert ag.is_grad_enabled()
+
+
+def test_masks_combine_as_in_numpy():
+    x = ag.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    inside = (x > 0) & (x < 1)
+    assert inside.tolist() == [False, True, False] and not inside.requires_grad
+    assert ((x < 0) | (x > 1)).tolist() == [True, False, True] and (~inside).tolist() == [
+        True, False, True]
+    assert ((x > 0) ^ True).tolist() == [True, False, False]
+    assert (np.array([True, True, False]) & inside).tolist() == [False, True, False]
+    assert (ag.tensor([6, 3]) & 5).tolist() == [4, 1] and (~ag.tensor([0])).tolist() == [-1]
+    x[inside].sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 0.0])

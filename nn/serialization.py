@@ -3,10 +3,15 @@
 The file is exactly what `np.savez` writes, so `np.load(path, allow_pickle=False)` reads it
 anywhere without this library. `save` writes a temporary file beside `path` and renames it
 over `path` only once it is complete, so a crash or Ctrl-C mid-save keeps the old checkpoint.
+
+A nested checkpoint, as `torch.save` takes it ({'model': model.state_dict(), 'optimizer':
+opt.state_dict(), 'epoch': 3}), keeps its arrays as members named by their dotted paths and its
+layout (dicts, lists, tuples, numbers, strings, None) as JSON text in one more member.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 import zipfile
@@ -27,25 +32,76 @@ def _check_no_collision(keys: list[str], where: str) -> None:
                              "both as the same array); rename one")
 
 
+_LAYOUT = "__layout__"  # the member holding a nested checkpoint's layout
+
+
+def _as_array(value: Any) -> np.ndarray | None:
+    """`value` as a plain array, or None when it would be an object array (or is ragged)."""
+    try:
+        array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    except ValueError:
+        return None
+    return None if array.dtype.hasobject else array
+
+
+def _flatten(value: Any, path: list[str], arrays: dict[str, np.ndarray]) -> Any:
+    """The JSON layout of a nested checkpoint; its arrays go into `arrays` by dotted path."""
+    if isinstance(value, (Tensor, np.ndarray, np.generic)):
+        name = ".".join(path)
+        if name in arrays or name == _LAYOUT:
+            raise ValueError(f"nn.save: two entries of the checkpoint are named {name!r}")
+        arrays[name] = np.asarray(value.data if isinstance(value, Tensor) else value)
+        if arrays[name].dtype.hasobject:
+            raise TypeError(f"nn.save: cannot save {name!r}: an object array would need pickle")
+        return {"array": name}
+    if isinstance(value, Mapping):
+        for key in value:
+            if isinstance(key, bool) or not isinstance(key, (str, int)):
+                raise TypeError(f"nn.save: keys must be strings or ints, got {key!r} in "
+                                f"{'.'.join(path) or 'the checkpoint'}")
+        return {"dict": [[key, _flatten(item, [*path, str(key)], arrays)]
+                         for key, item in value.items()]}
+    if isinstance(value, (list, tuple)):
+        kind = "list" if isinstance(value, list) else "tuple"
+        return {kind: [_flatten(item, [*path, str(i)], arrays) for i, item in enumerate(value)]}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return {"value": value}
+    raise TypeError(f"nn.save: cannot save {'.'.join(path)!r}, a {type(value).__name__}: only "
+                    "arrays, tensors, numbers, strings, None, dicts, lists and tuples (no pickle)")
+
+
+def _unflatten(layout: dict, arrays: Mapping[str, np.ndarray]) -> Any:
+    (kind, content), = layout.items()
+    if kind == "array":
+        return arrays[content]
+    if kind == "dict":
+        return {key: _unflatten(item, arrays) for key, item in content}
+    if kind in ("list", "tuple"):
+        items = [_unflatten(item, arrays) for item in content]
+        return items if kind == "list" else tuple(items)
+    return content
+
+
 def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
-    """Write `state_dict` (name -> array or tensor) to `path` as an `.npz` archive.
+    """Write `state_dict` (name -> array or tensor) to `path` as an `.npz` archive; a nested
+    checkpoint (an optimizer's state dict, {'model': ..., 'epoch': 3}) is kept as it is.
 
     The file is written at exactly `path` (no `.npz` appended), atomically: a temporary file
     in the same directory is filled, flushed to disk and renamed over `path` (`os.replace`).
-    Object arrays are refused, because they could only be stored by pickling.
+    Objects that could only be stored by pickling are refused.
     """
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"nn.save: state_dict must be a mapping of names to arrays, got "
                         f"{type(state_dict).__name__}")
-    arrays = OrderedDict()
-    for name, value in state_dict.items():
-        if not isinstance(name, str):
-            raise TypeError(f"nn.save: state dict keys must be strings, got {name!r}")
-        array = np.asarray(value.data if isinstance(value, Tensor) else value)
-        if array.dtype.hasobject:
-            raise TypeError(f"nn.save: cannot save {name!r}: an object array would need pickle")
-        arrays[name] = array
-    _check_no_collision(list(arrays), f"nn.save({os.fspath(path)!r})")
+    arrays = OrderedDict((name, _as_array(value)) for name, value in state_dict.items())
+    if all(isinstance(name, str) for name in arrays) and _LAYOUT not in arrays \
+            and all(array is not None for array in arrays.values()):
+        _check_no_collision(list(arrays), f"nn.save({os.fspath(path)!r})")
+    else:
+        arrays = OrderedDict()
+        layout = json.dumps(_flatten(state_dict, [], arrays))
+        arrays[_LAYOUT] = np.frombuffer(layout.encode(), dtype=np.uint8)
+        _check_no_collision(list(arrays), f"nn.save({os.fspath(path)!r})")
     directory, base = os.path.split(os.path.abspath(path))
     temporary = os.path.join(directory, f".{base}.{uuid.uuid4().hex}.tmp")
     # os.open applies the umask, so the checkpoint gets a normal file's permissions
@@ -65,8 +121,9 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
     os.replace(temporary, path)
 
 
-def load(path: str | os.PathLike) -> OrderedDict[str, np.ndarray]:
-    """Read a file written by `save` (or `np.savez`) into a name -> `np.ndarray` dict.
+def load(path: str | os.PathLike) -> Any:
+    """Read a file written by `save` (or `np.savez`) into a name -> `np.ndarray` dict, or into
+    the nested checkpoint that was saved.
 
     Anything else is refused with a ValueError naming the file (and the member): a file that
     is not a zip archive, a member that is not a `.npy` array (or is torn), an object array,
@@ -92,4 +149,6 @@ def load(path: str | os.PathLike) -> OrderedDict[str, np.ndarray]:
                 raise ValueError(f"{where}: entry {key!r} is not a readable .npy array "
                                  f"({error})") from None
     _check_no_collision(list(arrays), where)
+    if _LAYOUT in arrays:
+        return _unflatten(json.loads(arrays.pop(_LAYOUT).tobytes().decode()), arrays)
     return arrays

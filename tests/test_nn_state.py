@@ -8,7 +8,9 @@ import zipfile
 import numpy as np
 import pytest
 
+import autograd as ag
 import nn
+import optim
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -119,3 +121,52 @@ def test_parameter_over_a_read_only_array_raises_at_construction():
     with pytest.raises(ValueError, match="read-only"):
         nn.Parameter(np.broadcast_to(np.ones(1), (3,)))
     assert nn.Parameter(frozen.copy()).data.flags.writeable
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_nested_checkpoint_resumes_training_exactly(tmp_path, dtype):
+    # torch.save({'model': ..., 'optimizer': ..., 'epoch': ...}) ported: nn.save keeps the
+    # nesting, the optimizer's int keys and tuples, and the scheduler's numbers, without pickle
+    from optim import lr_scheduler
+
+    def make():
+        ag.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 1)).to(dtype)
+        opt = optim.Adam(model.parameters(), lr=0.05, betas=(0.8, 0.9), amsgrad=True)
+        return model, opt, lr_scheduler.ReduceLROnPlateau(opt, patience=0)
+
+    x = ag.tensor(np.random.default_rng(0).standard_normal((8, 3)), dtype=dtype)
+
+    def train(model, opt, schedule, steps):
+        for _ in range(steps):
+            loss = (model(x) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            schedule.step(loss.item())
+
+    model, opt, schedule = make()
+    train(model, opt, schedule, 3)
+    path = tmp_path / "checkpoint.npz"
+    nn.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+             "scheduler": schedule.state_dict(), "epoch": 3, "note": None}, path)
+    loaded = nn.load(path)
+    assert loaded["epoch"] == 3 and loaded["note"] is None
+    assert loaded["optimizer"]["param_groups"][0]["betas"] == (0.8, 0.9)
+    assert "model.0.weight" in np.load(path, allow_pickle=False)  # plain NumPy reads it
+    resumed, resumed_opt, resumed_schedule = make()
+    resumed.load_state_dict(loaded["model"])
+    resumed_opt.load_state_dict(loaded["optimizer"])
+    resumed_schedule.load_state_dict(loaded["scheduler"])
+    train(model, opt, schedule, 3)
+    train(resumed, resumed_opt, resumed_schedule, 3)
+    for (name, a), b in zip(model.state_dict().items(), resumed.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert resumed_opt.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+
+
+def test_save_refuses_what_only_pickle_could_store(tmp_path):
+    with pytest.raises(TypeError, match=r"nn.save: cannot save 'optimizer.hook', a function"):
+        nn.save({"optimizer": {"hook": lambda: 0}}, tmp_path / "x.npz")
+    with pytest.raises(ValueError, match="two entries of the checkpoint are named 'a.b'"):
+        nn.save({"a.b": np.ones(1), "a": {"b": np.ones(1)}, "c": None}, tmp_path / "y.npz")

@@ -119,6 +119,18 @@ def test_sampler_decides_the_order_and_excludes_shuffle():
     assert sorted(RandomSampler(ds, np.random.default_rng(0))) == list(range(6))
 
 
+def test_pytorchs_worker_arguments_run_in_this_process_with_the_same_batches():
+    ds = TensorDataset(ag.arange(10))
+    ag.manual_seed(3)
+    plain = [b.tolist() for (b,) in DataLoader(ds, batch_size=4, shuffle=True)]
+    ag.manual_seed(3)
+    ported = DataLoader(ds, batch_size=4, shuffle=True, num_workers=4, pin_memory=True,
+                        worker_init_fn=lambda worker: None)
+    assert [b.tolist() for (b,) in ported] == plain
+    with pytest.raises(ValueError, match="num_workers must be an integer >= 0, got -1"):
+        DataLoader(ds, num_workers=-1)
+
+
 @pytest.mark.parametrize("bad", [0, -1, 2.0, None, True])
 def test_batch_size_must_be_a_positive_integer(bad):
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):

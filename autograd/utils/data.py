@@ -222,13 +222,20 @@ class DataLoader:
     generator) or a `SequentialSampler`. A last, smaller batch is kept unless `drop_last`.
     `collate_fn(list of samples)` builds a batch (default: `default_collate`; a
     `TensorDataset` is then indexed once per batch instead of once per sample). The arguments
-    after `shuffle` are keyword-only: their order differs from PyTorch's.
+    after `shuffle` are keyword-only: their order differs from PyTorch's. PyTorch's
+    `num_workers`, `pin_memory` and `worker_init_fn` are accepted so that its loaders run as
+    they are; the batches are made in this process (PyTorch's `num_workers=0`), the same ones.
     """
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, *,
                  drop_last: bool = False, generator: np.random.Generator | None = None,
                  collate_fn: Callable[[list], Any] | None = None,
-                 sampler: Iterable[int] | None = None):
+                 sampler: Iterable[int] | None = None, num_workers: int = 0,
+                 pin_memory: bool = False, worker_init_fn: Callable[[int], None] | None = None):
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) \
+                or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be an integer >= 0, got "
+                             f"{num_workers!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got "

@@ -119,6 +119,27 @@ def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor
     return Tensor(values.astype(dtype), requires_grad=requires_grad)
 
 
+@replayed  # a compiled step draws fresh numbers on every replay
+@_on_cpu
+def randint(low: int, high: Any = None, size: Any = (), dtype: Any = None,
+            requires_grad: bool = False) -> Tensor:
+    """Integers uniform on [low, high) (int64 unless `dtype` says otherwise), from the global
+    generator; PyTorch's `randint(high, size)` too."""
+    if high is None or isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, size if high is None else high
+    size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    values = get_generator().integers(low, high, size=size)
+    return Tensor(values if dtype is None else values.astype(dtype), requires_grad=requires_grad)
+
+
+@replayed  # a compiled step draws fresh numbers on every replay
+@_on_cpu
+def randperm(n: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 .. n - 1 (int64 unless `dtype` says otherwise)."""
+    values = get_generator().permutation(n)
+    return Tensor(values if dtype is None else values.astype(dtype), requires_grad=requires_grad)
+
+
 @_on_cpu
 def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uninitialised values (whatever the memory held): for buffers that are written next."""

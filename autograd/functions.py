@@ -65,3 +65,15 @@ def transpose(t: Any, axes: Any = None) -> Tensor:
 
 swapaxes = _method_as_function("swapaxes")
 cat = concatenate
+# more PyTorch spellings of methods (torch.clamp(t, 0, 1), torch.unsqueeze(t, 0), ...)
+clamp = _method_as_function("clamp")
+pow = _method_as_function("pow")
+square = _method_as_function("square")
+mm = _method_as_function("mm")
+squeeze = _method_as_function("squeeze")
+unsqueeze = _method_as_function("unsqueeze")
+permute = _method_as_function("permute")
+var = _method_as_function("var")
+std = _method_as_function("std")
+logsumexp = _method_as_function("logsumexp")
+norm = _method_as_function("norm")

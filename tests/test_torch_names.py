@@ -300,6 +300,13 @@ FUNCTIONS = [  # (name, arguments after the tensor, NumPy's formula)
     ("transpose", (), np.transpose), ("clip", (0.7, 1.2), np.clip),
     ("softmax", (), lambda a: np.exp(a) / np.exp(a).sum(-1, keepdims=True)),
     ("log_softmax", (0,), lambda a, axis: a - np.log(np.exp(a).sum(axis, keepdims=True))),
+    ("clamp", (0.7, 1.2), np.clip), ("pow", (3,), np.power), ("square", (), np.square),
+    ("mm", (np.ones((4, 2), np.float32),), np.matmul),
+    ("squeeze", (), np.squeeze), ("unsqueeze", (1,), np.expand_dims),
+    ("permute", ((1, 0),), np.transpose), ("var", (0,), lambda a, axis: a.var(axis)),
+    ("std", (1,), lambda a, axis: a.std(axis)),
+    ("logsumexp", (1,), lambda a, axis: np.log(np.exp(a).sum(axis))),
+    ("norm", (), np.linalg.norm),
 ]
 
 
@@ -357,6 +364,22 @@ def test_random_like_draws_from_the_global_generator_in_the_shape_and_dtype(name
     with pytest.raises(TypeError, match=f"{name}: random values need a floating-point dtype; "
                                         "the tensor has int64"):
         getattr(ag, name)(ag.tensor([1, 2]))
+
+
+def test_randint_and_randperm_draw_integers_from_the_global_generator():
+    ag.manual_seed(2)
+    drawn = ag.randint(3, 7, (200,))
+    assert drawn.dtype == np.int64 and drawn.shape == (200,)
+    assert set(drawn.tolist()) == {3, 4, 5, 6}
+    ag.manual_seed(2)
+    np.testing.assert_array_equal(ag.randint(3, 7, size=(200,)).data, drawn.data)
+    high_only = ag.randint(4, (2, 5))  # PyTorch's randint(high, size)
+    assert high_only.shape == (2, 5) and 0 <= high_only.data.min() and high_only.data.max() < 4
+    assert ag.randint(2, size=3, dtype=np.int32).dtype == np.int32
+    perm = ag.randperm(10)
+    assert perm.dtype == np.int64 and sorted(perm.tolist()) == list(range(10))
+    with pytest.raises(ValueError, match="randint: low >= high"):
+        ag.randint(3, 2, (1,))
 
 
 def test_from_numpy_shares_memory_and_keeps_the_dtype():

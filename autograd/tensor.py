@@ -757,6 +757,37 @@ class Tensor:
     def long(self) -> Tensor:
         return self.to(np.int64)
 
+    def int(self) -> Tensor:
+        return self.to(np.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(np.bool_)
+
+    def t(self) -> Tensor:
+        """A matrix transposed (a vector or a number as it is), as PyTorch's `t()`."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor of at most 2 dims, got shape {self.shape} "
+                             "(swapaxes or transpose take more)")
+        return self.T
+
+    def expand(self, *sizes: Any) -> Tensor:
+        """PyTorch's `broadcast_to`, in which a size of -1 keeps that axis's size."""
+        sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) \
+            else sizes
+        lead = len(sizes) - self.ndim
+        return self.broadcast_to(tuple(self.shape[i - lead] if size == -1 and i >= lead
+                                       else size for i, size in enumerate(sizes)))
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """`value` where `mask` is true, this tensor elsewhere (ag.where(mask, value, self))."""
+        if not isinstance(value, Tensor):
+            value = Tensor(value, dtype=self.dtype)  # a number keeps this tensor's dtype
+        return ops.where(mask, value, self)
+
+    def contiguous(self) -> Tensor:
+        """The tensor itself: the engine's operations take any memory layout."""
+        return self
+
     def zero_(self) -> Tensor:
         return self._in_place("zero_", 0, lambda a, _: a.fill(0),
                               lambda: ops.SetItem.apply(self, Ellipsis, 0))

@@ -366,6 +366,22 @@ def test_random_like_draws_from_the_global_generator_in_the_shape_and_dtype(name
         getattr(ag, name)(ag.tensor([1, 2]))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_t_expand_masked_fill_contiguous_and_the_int_casts(dtype):
+    x = _x(dtype, shape=(2, 3), requires_grad=True)
+    np.testing.assert_array_equal(x.t().data, x.data.T)
+    assert _x(shape=(4,)).t().shape == (4,) and x.contiguous() is x
+    with pytest.raises(ValueError, match=r"t: expects a tensor of at most 2 dims, got shape"):
+        _x(shape=(2, 3, 4)).t()
+    assert x.expand(5, -1, 3).shape == (5, 2, 3) and x[:1].expand((4, -1)).shape == (4, 3)
+    assert x.int().dtype == np.int32 and x.bool().dtype == np.bool_
+    filled = x.masked_fill(x > 0, 0.5)
+    assert filled.dtype == dtype
+    np.testing.assert_array_equal(filled.data, np.where(x.data > 0, dtype(0.5), x.data))
+    (filled.sum() + x.expand(2, 2, 3).sum()).backward()
+    np.testing.assert_array_equal(x.grad.data, np.where(x.data > 0, 0, 1) + 2)
+
+
 def test_randint_and_randperm_draw_integers_from_the_global_generator():
     ag.manual_seed(2)
     drawn = ag.randint(3, 7, (200,))

@@ -413,10 +413,8 @@ class Module:
         extra_lines = extra.split("\n") if extra else []
         child_lines = [f"({name}): " + repr(child).replace("\n", "\n  ")
                        for name, child in self._modules.items()]
-        if len(extra_lines) == 1 and not child_lines:
+        if len(extra_lines) <= 1 and not child_lines:
             return f"{type(self).__name__}({extra})"
-        if not extra_lines + child_lines:
-            return f"{type(self).__name__}()"
         return f"{type(self).__name__}(\n  " + "\n  ".join(extra_lines + child_lines) + "\n)"
 
 

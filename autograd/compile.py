@@ -23,9 +23,10 @@ import operator
 import os
 import sys
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
-from types import FunctionType, MethodType
+from types import FunctionType, MethodType, ModuleType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -136,13 +137,16 @@ _GLOBAL_NAMES: dict[int, tuple[Any, tuple[str, ...]]] = {}
 _REACHED_ITEMS = 256  # a list, tuple or dict longer than this is data, not the step's tensors
 
 
-def _reached_tensors(fn: Callable, args: tuple, kwargs: dict) -> list:
-    """The tensors a step reaches without calling anything: through its arguments, the closures
-    and global names of fn and of the functions of the user's files these hold, the object of
-    a bound method, a module's parameters and buffers, an optimizer's parameters, the items of
-    short lists, tuples and dicts. Their data is traced from the step's start, so that NumPy on
-    it is recorded before any op has read it."""
-    Tensor, found, seen = _tensor(), [], set()
+def _reached(fn: Callable, args: tuple, kwargs: dict) -> tuple[list, list]:
+    """The tensors a step reaches without calling anything, and the bindings it reaches them
+    by. Tensors: through its arguments, the closures and global names of fn and of the
+    functions of the user's files these hold, the object of a bound method, a module's
+    parameters and buffers, an optimizer's parameters, the items of short lists, tuples and
+    dicts; their data is traced from the step's start, so that NumPy on it is recorded before
+    any op has read it. Bindings: (closure cell, None, value) and (globals, name, value) for
+    those functions' variables other than modules and classes; a tape holds while each still
+    binds its value (a new learning rate or tensor assigned to a global captures again)."""
+    Tensor, found, bindings, seen = _tensor(), [], [], set()
     todo = [fn, *args, *kwargs.values()]
     while todo:
         value = todo.pop()
@@ -155,13 +159,16 @@ def _reached_tensors(fn: Callable, args: tuple, kwargs: dict) -> list:
         elif kind is FunctionType:
             if _shown_name(value.__code__.co_filename) is None:
                 continue  # the library's, or NumPy's
+            start = len(bindings)
             for cell in value.__closure__ or ():
                 try:
-                    todo.append(cell.cell_contents)
+                    bindings.append((cell, None, cell.cell_contents))
                 except ValueError:  # a variable of the enclosing function not yet assigned
                     pass
             names = value.__globals__
-            todo.extend([names[n] for n in _global_names(value.__code__) if n in names])
+            bindings += [(names, n, names[n]) for n in _global_names(value.__code__)
+                         if n in names]
+            todo += [bound for _, _, bound in bindings[start:]]
         elif kind is list or kind is tuple or kind is dict:
             if len(value) <= _REACHED_ITEMS:
                 todo.extend(value.values() if kind is dict else value)
@@ -171,7 +178,7 @@ def _reached_tensors(fn: Callable, args: tuple, kwargs: dict) -> list:
             todo.extend(p for group in value.param_groups for p in group["params"])
         elif hasattr(kind, "parameters") and hasattr(kind, "buffers"):  # a module
             todo += (*value.parameters(), *value.buffers())
-    return found
+    return found, [b for b in bindings if not isinstance(b[2], (ModuleType, type))]
 
 
 def _library_line() -> str | None:
@@ -432,6 +439,8 @@ class Tape:
         self._objects = recorder.objects
         self.leaves = list(recorder.leaves)
         self._modules = [(m, _module_settings(m)) for m in recorder.modules.values()]
+        self._cells = [(cell, value) for cell, name, value in recorder.bindings if name is None]
+        self._names = [b for b in recorder.bindings if b[1] is not None]  # (globals, name, value)
         hooks = _post_accumulate_hooks()
         self._reads = [(t, array, t._requires_grad, _hooked(t, hooks))
                        for t, array in self._persistent]
@@ -441,7 +450,8 @@ class Tape:
         """False once a tensor the tape reads has been given a new array (`t.data = ...`), or
         a setting that decides the step's calls changed since the capture: a module the step
         called switched between train() and eval(), given other submodules, parameters or
-        forward hooks; a tensor it reads given requires_grad or a hook."""
+        forward hooks; a tensor it reads given requires_grad or a hook; a variable it reads
+        (a global or closure variable of its functions) given another value."""
         hooks = _post_accumulate_hooks()
         for tensor, array, requires_grad, hooked in self._reads:  # _hooked, inline
             if tensor.data is not array or tensor._requires_grad is not requires_grad \
@@ -449,6 +459,15 @@ class Tape:
                 return False
         for module, settings in self._modules:
             if _module_settings(module) != settings:
+                return False
+        try:
+            for cell, value in self._cells:
+                if cell.cell_contents is not value:
+                    return False
+        except ValueError:  # a closure variable deleted since
+            return False
+        for space, name, value in self._names:
+            if space.get(name) is not value:
                 return False
         return True
 
@@ -549,6 +568,7 @@ class _Recorder:
         self.carries: dict[int, list] = {}  # entry index -> the carries to run before it
         self.objects: dict[int, Any] = {}  # objects whose methods are replayed (optimizers)
         self.modules: dict[int, Any] = {}  # id -> a module the step called
+        self.bindings: list[tuple] = []  # the variables the step reads (_reached)
         self.op = "step"  # what the entries being recorded belong to
         self.rule: type | None = None  # the Function whose backward the engine's walk runs
         self.where = "?"
@@ -1123,6 +1143,9 @@ def _mirror(value: Any, recorder: _Recorder) -> Callable[[], Any]:
     return lambda: value
 
 
+RECAPTURES_WARNED = 8
+
+
 class Compiled:
     """What `ag.compile(fn)` returns: call it like fn. `.tape` is the tape of the latest
     call (print it), `.tapes` all of them, most recently used last."""
@@ -1132,6 +1155,7 @@ class Compiled:
         self.fn, self.check, self.cache_size = fn, check, cache_size
         self.tapes: OrderedDict[tuple, Tape] = OrderedDict()
         self.tape: Tape | None = None
+        self._recaptures = 0  # captures of a signature whose tape no longer held
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         key = (tuple([_key(a) for a in args]) if args else (),
@@ -1139,6 +1163,16 @@ class Compiled:
                _mode.enabled)  # under no_grad() the step builds no graph: another tape
         tape = self.tapes.get(key)
         if tape is None or not tape.valid():
+            if tape is not None:
+                self._recaptures += 1
+                if self._recaptures == RECAPTURES_WARNED:
+                    name = getattr(self.fn, "__name__", "...")
+                    warnings.warn(
+                        f"ag.compile({name}): captured again {RECAPTURES_WARNED} times, "
+                        "as a setting or variable it reads keeps changing (a capture costs "
+                        "several eager steps). Pass a changing number as an argument (a tape "
+                        "for each value), or run the step eagerly.", RuntimeWarning,
+                        stacklevel=2)
             output, self.tape = self._capture(args, kwargs)
             self.tapes[key] = self.tape
             if len(self.tapes) > self.cache_size:
@@ -1173,7 +1207,8 @@ class Compiled:
 
         args = tuple(bind(i, a) for i, a in enumerate(args))
         kwargs = {k: bind(k, v) for k, v in kwargs.items()}
-        for tensor in _reached_tensors(self.fn, args, kwargs):  # the inputs: traced already
+        tensors, recorder.bindings = _reached(self.fn, args, kwargs)
+        for tensor in tensors:  # the inputs among them are traced already
             recorder._traced_tensor(tensor)
         _capture.recorder = _capture.tape = recorder
         try:

@@ -981,3 +981,58 @@ def test_every_op_of_the_op_table_replays_bit_for_bit(op):
     raises at capture; AllReduceSum needs a process group: test_numpy_on_a_parameter...)"""
     eager, compiled = _op_table_run(op, op.shapes[0], False), _op_table_run(op, op.shapes[0], True)
     assert all(map(_same, compiled, eager))
+
+
+LEARNING_RATE = 0.1
+WEIGHT = ag.tensor(np.float32(1.0), requires_grad=True)
+
+
+def _global_lr_step():
+    WEIGHT.grad = None
+    loss = WEIGHT * WEIGHT
+    loss.backward()
+    with ag.no_grad():
+        WEIGHT[...] = WEIGHT - LEARNING_RATE * WEIGHT.grad
+    return loss
+
+
+def test_a_global_rebound_between_calls_is_read_anew():
+    """A step reads a global number and a global tensor; rebinding either between calls
+    captures again, as eager reads the new one (the replay used the capture's)."""
+    global LEARNING_RATE, WEIGHT
+    results = []
+    for run in (_global_lr_step, ag.compile(_global_lr_step)):
+        LEARNING_RATE, WEIGHT = 0.1, ag.tensor(np.float32(1.0), requires_grad=True)
+        run()
+        LEARNING_RATE = 0.5
+        run()
+        WEIGHT = ag.tensor(np.float32(3.0), requires_grad=True)
+        results += [run().data.copy(), WEIGHT.data.copy()]
+    assert all(map(_same, results[2:], results[:2]))
+
+
+def test_a_closure_variable_rebound_between_calls_is_read_anew():
+    scale = 2.0
+    w = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+
+    def step():
+        return (w * scale).sum()
+    compiled = ag.compile(step)
+    compiled()
+    scale = 3.0
+    assert _same(compiled().data, step().data)
+    w = ag.tensor(np.full(3, 5, np.float32), requires_grad=True)
+    assert _same(compiled().data, step().data)
+
+
+def test_a_step_captured_again_and_again_warns():
+    """A global rebound before every call makes every call a capture: correct, but slower than
+    eager, so the eighth says so."""
+    global LEARNING_RATE, WEIGHT
+    LEARNING_RATE, WEIGHT = 0.1, ag.tensor(np.float32(1.0), requires_grad=True)
+    step = ag.compile(_global_lr_step)
+    step()
+    with pytest.warns(RuntimeWarning, match=r"_global_lr_step\): captured again 8 times"):
+        for k in range(8):
+            LEARNING_RATE = 0.1 + k
+            step()

@@ -278,6 +278,16 @@ class Module:
         for _, module in self.named_modules():
             yield module
 
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at dotted path `target` ('' is this module), as in named_modules()."""
+        module = self
+        for name in target.split(".") if target else []:
+            if not isinstance(module._modules.get(name), Module):
+                raise AttributeError(f"get_submodule: {type(module).__name__} has no submodule "
+                                     f"{name!r} (in {target!r})")
+            module = module._modules[name]
+        return module
+
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call `fn` on every submodule and then on this one (e.g. to initialise weights):
         each child's tree in order, children before their parent, as PyTorch does."""

@@ -251,3 +251,12 @@ def test_to_double_and_float_cast_parameters_and_buffers_in_place():
     assert all(p.dtype == np.float32 for p in net.parameters())
     with pytest.raises(ValueError, match="cuda"):
         net.to("cuda")
+
+
+def test_get_submodule_follows_a_dotted_path_as_named_modules_names_it():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
+    assert model.get_submodule("") is model and model.get_submodule("1.1") is model[1][1]
+    assert all(model.get_submodule(name) is m for name, m in model.named_modules())
+    with pytest.raises(AttributeError, match=r"get_submodule: Sequential has no submodule '2' "
+                                             r"\(in '1.2'\)"):
+        model.get_submodule("1.2")

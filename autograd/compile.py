@@ -26,7 +26,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
-from types import FunctionType, MethodType, ModuleType
+from types import FunctionType, MethodType, ModuleType, NoneType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -1093,10 +1093,16 @@ def _guard(array: np.ndarray, flag: bool, message: str) -> None:
 
 
 def _module_settings(module: Any) -> tuple:
-    """What decides a module's calls besides its inputs (compared by identity)."""
-    return (module.training, *map(id, module._modules.values()),
+    """What decides a module's calls besides its inputs: its submodules, parameters and hooks
+    (by identity), and its attributes that are plain numbers, strings or flags (by value: a
+    Dropout's p, a LeakyReLU's slope, training)."""
+    return (*[v for v in vars(module).values() if type(v) in _PLAIN],
+            *map(id, module._modules.values()),
             *map(id, module._parameters.values()), *map(id, module._forward_pre_hooks or ()),
             None, *map(id, module._forward_hooks or ()))
+
+
+_PLAIN = {int, float, bool, str, NoneType, tuple}
 
 
 def _hooked(tensor: Any, post_accumulate_hooks: dict) -> bool:

@@ -1036,3 +1036,20 @@ def test_a_step_captured_again_and_again_warns():
         for k in range(8):
             LEARNING_RATE = 0.1 + k
             step()
+
+
+def test_a_module_setting_changed_between_calls_captures_again():
+    """Dropout's p and LeakyReLU's slope changed between calls: the replay used the capture's,
+    silently; a module's plain attributes are now part of what the tape holds for."""
+    def run(compiled):
+        ag.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.2), nn.LeakyReLU(0.1))
+        x = ag.tensor(np.random.default_rng(0).standard_normal((8, 4)).astype(np.float32))
+
+        def step():
+            return model(x).sum()
+        run = ag.compile(step) if compiled else step
+        first = run().data.copy()
+        model[1].p, model[2].negative_slope = 0.9, 0.5
+        return [first, run().data.copy()]
+    assert all(map(_same, run(True), run(False)))

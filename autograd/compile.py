@@ -1231,6 +1231,8 @@ def compile(fn: Callable, check: bool = False) -> Compiled:
     shapes and dtypes, and replay the recorded array operations on later calls; results equal
     the eager ones bit for bit. `check=True` also runs fn eagerly on every call and raises
     `CompileError` on the first operation where the replay differs (slow: for debugging)."""
+    if not callable(fn):
+        raise TypeError(f"ag.compile: expected a function to compile, got {type(fn).__name__}")
     return Compiled(fn, check)
 
 

@@ -98,7 +98,12 @@ def _root_gradients(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
             seeds.append(Tensor._make(ones, False, None, 0))
             continue
         if not isinstance(g, Tensor):  # a copy: a .grad must not alias the caller's array
-            g = Tensor._make(np.array(g, root.dtype), False, None, 0)
+            try:
+                g = Tensor._make(np.array(g, root.dtype), False, None, 0)
+            except (TypeError, ValueError):
+                raise TypeError(f"{caller}: gradient must be a tensor or an array of numbers "
+                                f"like the output (shape {root.shape}), got "
+                                f"{type(g).__name__} {g!r:.40}") from None
         if g.shape != root.shape:
             raise ValueError(f"{caller}: gradient of shape {g.shape} does not match the output "
                              f"shape {root.shape}")

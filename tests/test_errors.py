@@ -90,6 +90,15 @@ CASES = {
                     r"^load_state_dict: .*'state' and 'param_groups'.*int"),
     "loader of an int": (lambda: DataLoader(5), TypeError,
                          r"^DataLoader: dataset must have __len__ and __getitem__.*int"),
+    "lr_lambda a number": (lambda: optim.lr_scheduler.LambdaLR(optim.SGD(_p()), 5), TypeError,
+                           r"^LambdaLR: lr_lambda must be a function of the epoch.*5"),
+    "plateau metric text": (lambda: optim.lr_scheduler.ReduceLROnPlateau(optim.SGD(_p())).step(
+        "a"), TypeError, r"^ReduceLROnPlateau.step: the metric must be a number, got str"),
+    # engine, compile
+    "gradient text": (lambda: (ag.ones(2, requires_grad=True) * 2).sum().backward("a"),
+                      TypeError, r"^backward: gradient must be a tensor or an array of numbers"),
+    "compile a number": (lambda: ag.compile(5), TypeError,
+                         r"^ag.compile: expected a function to compile, got int"),
 }
 
 

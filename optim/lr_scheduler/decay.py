@@ -140,6 +140,9 @@ class LambdaLR(LRScheduler):
                  last_epoch: int = -1):
         _check_optimizer(optimizer)
         self.lr_lambdas = _per_group("lr_lambda", optimizer, lr_lambda)
+        if not all(map(callable, self.lr_lambdas)):
+            raise TypeError(f"{type(self).__name__}: lr_lambda must be a function of the epoch "
+                            f"(or one per param group), got {lr_lambda!r:.40}")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:

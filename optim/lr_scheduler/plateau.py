@@ -17,6 +17,9 @@ from .base import _check_optimizer, _per_group
 def _scalar(metric: Any, where: str) -> float:
     """A Python float from a number, a 0-d or one-element array or tensor."""
     value = np.asarray(metric)
+    if value.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: the metric must be a number, got {type(metric).__name__} "
+                        f"{metric!r:.40}")
     if value.size != 1:
         raise ValueError(f"{where}: the metric must be one number (e.g. a one-element "
                          f"tensor), got shape {value.shape}")

@@ -454,8 +454,12 @@ class Tape:
         (a global or closure variable of its functions) given another value."""
         hooks = _post_accumulate_hooks()
         for tensor, array, requires_grad, hooked in self._reads:  # _hooked, inline
-            if tensor.data is not array or tensor._requires_grad is not requires_grad \
-                    or (bool(tensor._hooks) or id(tensor) in hooks) is not hooked:
+            if tensor.data is not array or tensor._requires_grad is not requires_grad:
+                return False
+            if hooked:
+                if not (tensor._hooks or id(tensor) in hooks):
+                    return False
+            elif tensor._hooks or hooks and id(tensor) in hooks:  # usually no hook anywhere
                 return False
         for module, settings in self._modules:
             if _module_settings(module) != settings:

@@ -137,16 +137,16 @@ _GLOBAL_NAMES: dict[int, tuple[Any, tuple[str, ...]]] = {}
 _REACHED_ITEMS = 256  # a list, tuple or dict longer than this is data, not the step's tensors
 
 
-def _reached(fn: Callable, args: tuple, kwargs: dict) -> tuple[list, list]:
+def _reached(fn: Callable, args: tuple, kwargs: dict) -> tuple[list, list, list]:
     """The tensors a step reaches without calling anything, and the bindings it reaches them
     by. Tensors: through its arguments, the closures and global names of fn and of the
     functions of the user's files these hold, the object of a bound method, a module's
     parameters and buffers, an optimizer's parameters, the items of short lists, tuples and
     dicts; their data is traced from the step's start, so that NumPy on it is recorded before
-    any op has read it. Bindings: (closure cell, None, value) and (globals, name, value) for
-    those functions' variables other than modules and classes; a tape holds while each still
-    binds its value (a new learning rate or tensor assigned to a global captures again)."""
-    Tensor, found, bindings, seen = _tensor(), [], [], set()
+    any op has read it. Then the variables of those functions other than modules and classes,
+    as (closure cell, value) and (globals, name, value): a tape holds while each still binds
+    its value (a new learning rate or tensor assigned to a global captures again)."""
+    Tensor, found, cells, names, seen = _tensor(), [], [], [], set()
     todo = [fn, *args, *kwargs.values()]
     while todo:
         value = todo.pop()
@@ -159,16 +159,17 @@ def _reached(fn: Callable, args: tuple, kwargs: dict) -> tuple[list, list]:
         elif kind is FunctionType:
             if _shown_name(value.__code__.co_filename) is None:
                 continue  # the library's, or NumPy's
-            start = len(bindings)
             for cell in value.__closure__ or ():
                 try:
-                    bindings.append((cell, None, cell.cell_contents))
+                    cells.append((cell, cell.cell_contents))
                 except ValueError:  # a variable of the enclosing function not yet assigned
-                    pass
-            names = value.__globals__
-            bindings += [(names, n, names[n]) for n in _global_names(value.__code__)
-                         if n in names]
-            todo += [bound for _, _, bound in bindings[start:]]
+                    continue
+                todo.append(cells[-1][1])
+            space = value.__globals__
+            for name in _global_names(value.__code__):
+                if name in space:
+                    names.append((space, name, space[name]))
+                    todo.append(space[name])
         elif kind is list or kind is tuple or kind is dict:
             if len(value) <= _REACHED_ITEMS:
                 todo.extend(value.values() if kind is dict else value)
@@ -178,7 +179,9 @@ def _reached(fn: Callable, args: tuple, kwargs: dict) -> tuple[list, list]:
             todo.extend(p for group in value.param_groups for p in group["params"])
         elif hasattr(kind, "parameters") and hasattr(kind, "buffers"):  # a module
             todo += (*value.parameters(), *value.buffers())
-    return found, [b for b in bindings if not isinstance(b[2], (ModuleType, type))]
+    fixed = (ModuleType, type)  # modules and classes: not rebound in practice, not checked
+    return (found, [c for c in cells if not isinstance(c[1], fixed)],
+            [n for n in names if not isinstance(n[2], fixed)])
 
 
 def _library_line() -> str | None:
@@ -439,8 +442,7 @@ class Tape:
         self._objects = recorder.objects
         self.leaves = list(recorder.leaves)
         self._modules = [(m, _module_settings(m)) for m in recorder.modules.values()]
-        self._cells = [(cell, value) for cell, name, value in recorder.bindings if name is None]
-        self._names = [b for b in recorder.bindings if b[1] is not None]  # (globals, name, value)
+        self._cells, self._names = recorder.cells, recorder.names
         hooks = _post_accumulate_hooks()
         self._reads = [(t, array, t._requires_grad, _hooked(t, hooks))
                        for t, array in self._persistent]
@@ -572,7 +574,8 @@ class _Recorder:
         self.carries: dict[int, list] = {}  # entry index -> the carries to run before it
         self.objects: dict[int, Any] = {}  # objects whose methods are replayed (optimizers)
         self.modules: dict[int, Any] = {}  # id -> a module the step called
-        self.bindings: list[tuple] = []  # the variables the step reads (_reached)
+        self.cells: list[tuple] = []  # the variables the step reads (_reached)
+        self.names: list[tuple] = []
         self.op = "step"  # what the entries being recorded belong to
         self.rule: type | None = None  # the Function whose backward the engine's walk runs
         self.where = "?"
@@ -1217,7 +1220,7 @@ class Compiled:
 
         args = tuple(bind(i, a) for i, a in enumerate(args))
         kwargs = {k: bind(k, v) for k, v in kwargs.items()}
-        tensors, recorder.bindings = _reached(self.fn, args, kwargs)
+        tensors, recorder.cells, recorder.names = _reached(self.fn, args, kwargs)
         for tensor in tensors:  # the inputs among them are traced already
             recorder._traced_tensor(tensor)
         _capture.recorder = _capture.tape = recorder

@@ -65,11 +65,7 @@ def _block(array: np.ndarray) -> tuple[int, int] | None:
 
 
 def _unwrap(value: Any) -> Any:
-    return value.data if isinstance(value, Tensor) else value
-
-
-def _compared(value: Any) -> Any:
-    """What a tensor is compared with, as NumPy compares it (a tensor's data: data_of)."""
+    """An operand as NumPy takes it: a tensor's data (through data_of, for ag.compile)."""
     return data_of(value) if isinstance(value, Tensor) else value
 
 
@@ -366,41 +362,41 @@ class Tensor:
 
     # Comparisons are not differentiable: they return bool tensors outside the graph.
     def __lt__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asanyarray(data_of(self) < _compared(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(data_of(self) < _unwrap(other)), False, None, 0)
 
     def __le__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asanyarray(data_of(self) <= _compared(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(data_of(self) <= _unwrap(other)), False, None, 0)
 
     def __gt__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asanyarray(data_of(self) > _compared(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(data_of(self) > _unwrap(other)), False, None, 0)
 
     def __ge__(self, other: Any) -> Tensor:
-        return Tensor._make(np.asanyarray(data_of(self) >= _compared(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(data_of(self) >= _unwrap(other)), False, None, 0)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._make(np.asanyarray(data_of(self) == _compared(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(data_of(self) == _unwrap(other)), False, None, 0)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._make(np.asanyarray(data_of(self) != _compared(other)), False, None, 0)
+        return Tensor._make(np.asanyarray(data_of(self) != _unwrap(other)), False, None, 0)
 
     # ---- logical and bitwise, on bool and integer tensors (NumPy's; no gradient) ---------
     def __and__(self, other: Any) -> Tensor:
-        return _bitwise(np.bitwise_and, data_of(self), _compared(other))
+        return _bitwise(np.bitwise_and, data_of(self), _unwrap(other))
 
     def __rand__(self, other: Any) -> Tensor:
-        return _bitwise(np.bitwise_and, _compared(other), data_of(self))
+        return _bitwise(np.bitwise_and, _unwrap(other), data_of(self))
 
     def __or__(self, other: Any) -> Tensor:
-        return _bitwise(np.bitwise_or, data_of(self), _compared(other))
+        return _bitwise(np.bitwise_or, data_of(self), _unwrap(other))
 
     def __ror__(self, other: Any) -> Tensor:
-        return _bitwise(np.bitwise_or, _compared(other), data_of(self))
+        return _bitwise(np.bitwise_or, _unwrap(other), data_of(self))
 
     def __xor__(self, other: Any) -> Tensor:
-        return _bitwise(np.bitwise_xor, data_of(self), _compared(other))
+        return _bitwise(np.bitwise_xor, data_of(self), _unwrap(other))
 
     def __rxor__(self, other: Any) -> Tensor:
-        return _bitwise(np.bitwise_xor, _compared(other), data_of(self))
+        return _bitwise(np.bitwise_xor, _unwrap(other), data_of(self))
 
     def __invert__(self) -> Tensor:
         return _bitwise(np.invert, data_of(self))

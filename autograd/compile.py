@@ -463,14 +463,14 @@ class Tape:
                     return False
             elif tensor._hooks or hooks and id(tensor) in hooks:  # usually no hook anywhere
                 return False
-        for module, settings in self._modules:
-            if _module_settings(module) != settings:
-                return False
         try:
+            for module, settings in self._modules:
+                if _module_settings(module) != settings:
+                    return False
             for cell, value in self._cells:
                 if cell.cell_contents is not value:
                     return False
-        except ValueError:  # a closure variable deleted since
+        except ValueError:  # a closure variable deleted since, a setting holding new arrays
             return False
         for space, name, value in self._names:
             if space.get(name) is not value:

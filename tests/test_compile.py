@@ -1053,3 +1053,23 @@ def test_a_module_setting_changed_between_calls_captures_again():
         model[1].p, model[2].negative_slope = 0.9, 0.5
         return [first, run().data.copy()]
     assert all(map(_same, run(True), run(False)))
+
+
+def test_a_module_attribute_holding_arrays_replaced_between_calls_captures_again():
+    """A module setting that is a tuple of arrays, replaced by an equal one: comparing the
+    settings compared the arrays elementwise and valid() raised 'truth value ... ambiguous'."""
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear, self.scales = nn.Linear(3, 2), (np.ones(2), np.ones(2))
+
+        def forward(self, x):
+            return self.linear(x) * self.scales[0]
+    model, x = Scaled(), ag.tensor(np.ones((4, 3)))
+
+    def step():
+        return model(x).sum()
+    compiled = ag.compile(step)
+    compiled()
+    model.scales = (np.full(2, 2.0), np.ones(2))
+    assert _same(compiled().data, step().data)

@@ -50,8 +50,8 @@ def _flatten(value: Any, path: list[str], arrays: dict[str, np.ndarray]) -> Any:
         name = ".".join(path)
         if name in arrays or name == _LAYOUT:
             raise ValueError(f"nn.save: two entries of the checkpoint are named {name!r}")
-        arrays[name] = np.asarray(value.data if isinstance(value, Tensor) else value)
-        if arrays[name].dtype.hasobject:
+        arrays[name] = _as_array(value)
+        if arrays[name] is None:
             raise TypeError(f"nn.save: cannot save {name!r}: an object array would need pickle")
         return {"array": name}
     if isinstance(value, Mapping):
@@ -94,14 +94,13 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
         raise TypeError(f"nn.save: state_dict must be a mapping of names to arrays, got "
                         f"{type(state_dict).__name__}")
     arrays = OrderedDict((name, _as_array(value)) for name, value in state_dict.items())
-    if all(isinstance(name, str) for name in arrays) and _LAYOUT not in arrays \
-            and all(array is not None for array in arrays.values()):
-        _check_no_collision(list(arrays), f"nn.save({os.fspath(path)!r})")
-    else:
+    flat = all(isinstance(name, str) for name in arrays) and _LAYOUT not in arrays \
+        and all(array is not None for array in arrays.values())  # written as np.savez writes it
+    if not flat:
         arrays = OrderedDict()
         layout = json.dumps(_flatten(state_dict, [], arrays))
         arrays[_LAYOUT] = np.frombuffer(layout.encode(), dtype=np.uint8)
-        _check_no_collision(list(arrays), f"nn.save({os.fspath(path)!r})")
+    _check_no_collision(list(arrays), f"nn.save({os.fspath(path)!r})")
     directory, base = os.path.split(os.path.abspath(path))
     temporary = os.path.join(directory, f".{base}.{uuid.uuid4().hex}.tmp")
     # os.open applies the umask, so the checkpoint gets a normal file's permissions

@@ -813,11 +813,7 @@ class Tensor:
         if self.data.size != 1:
             raise TypeError(f"{where}: only a one-element tensor converts to a Python number; "
                             f"this one has shape {self.shape}")
-        try:
-            return self.data.item()
-        except ValueError:
-            raise ValueError(f"item: only a one-element tensor converts to a Python number; "
-                             f"this one has shape {self.shape}") from None
+        return self.data.item()
     # ---- end of PyTorch spellings ---------------------------------------------------------
 
 

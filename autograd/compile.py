@@ -215,10 +215,10 @@ def _plain(value: Any) -> Any:
     kind = type(value)
     if kind is _Traced:
         return value.view(np.ndarray)
-    if kind is tuple or kind is list:
-        return kind([_plain(v) for v in value])
+    if (kind is tuple or kind is list) and not _NESTING.isdisjoint(map(type, value)):
+        return kind([v.view(np.ndarray) if type(v) is _Traced
+                     else _plain(v) if type(v) in _NESTING else v for v in value])
     return value
-
 
 def _root(array: np.ndarray) -> np.ndarray:
     """The array that owns `array`'s memory."""
@@ -320,8 +320,10 @@ class _Traced(np.ndarray):
                            kwargs: dict) -> Any:
         tape = _capture.tape
         if tape is not None:
-            if any(issubclass(t, _tensor()) for t in types):
-                return NotImplemented
+            Tensor = _tensor()
+            for t in types:
+                if issubclass(t, Tensor):
+                    return NotImplemented
             return tape.function(func, args, kwargs)
         return func._implementation(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
 
@@ -377,6 +379,9 @@ class _Traced(np.ndarray):
 
     def tolist(self) -> Any:
         return self._escape("tolist", ".tolist()")
+
+
+_NESTING = frozenset((_Traced, tuple, list))  # the types _plain and _read look into
 
 
 def _method(array: _Traced, method: Callable, name: str, args: tuple, kwargs: dict) -> Any:
@@ -524,7 +529,8 @@ def _computed_once(candidates: list, constants: set[int], exposed: set[int]) -> 
     compute again."""
     once = set()
     for index, result, operands in candidates:  # in order: a dropped one drops what uses it
-        if result in exposed or any(r not in constants or r in exposed for r in operands):
+        if result in exposed or not constants.issuperset(operands) \
+                or not exposed.isdisjoint(operands):
             constants.discard(result)
         else:
             once.add(index)
@@ -602,7 +608,7 @@ class _Recorder:
         roots = []
         for a in operands:
             if isinstance(a, np.ndarray):
-                root = id(_root(a))
+                root = id(a if a.base is None else _root(a))
                 if root not in self.constants:
                     return
                 roots.append(root)
@@ -622,8 +628,9 @@ class _Recorder:
                     f"that the tape cannot see (in {self._label()}, at {self.where}); write it "
                     "with NumPy functions, ufuncs or the array's copy/astype/indexing")
             return value.view(np.ndarray)
-        if type(value) in (tuple, list):
-            return type(value)(self._read(v) for v in value)
+        kind = type(value)
+        if (kind is tuple or kind is list) and not _NESTING.isdisjoint(map(type, value)):
+            return kind([self._read(v) for v in value])
         return value
 
     def _write(self, value: Any) -> Any:
@@ -648,8 +655,13 @@ class _Recorder:
         return self.op
 
     def _add(self, name: str, inputs: list, outputs: list, run: Callable) -> None:
-        op = self._label()
-        where = _user_line() if op == "step" else self.where  # NumPy in the step's code
+        op = self.op  # self._label(), inline
+        if op == "step":
+            where = _user_line()  # NumPy in the step's code
+        else:
+            where = self.where
+            if op == "backward" and self.rule is not None:
+                op = _backward_label(self.rule)
         self.entries.append(_entry((op, name, inputs, outputs, run, where)))
 
     def _result(self, value: Any, operands: list) -> tuple[Any, bool]:
@@ -666,7 +678,12 @@ class _Recorder:
         if method == "__call__" and not kwargs and ufunc.nout == 1 and ufunc is not np.matmul:
             known = self.known
             try:  # _read in short: the plain view of each buffer of the tape
-                inputs = [known[id(a)] if type(a) is _Traced else a for a in inputs]
+                if len(inputs) == 2:  # (most calls: unrolled)
+                    a, b = inputs
+                    inputs = [known[id(a)] if type(a) is _Traced else a,
+                              known[id(b)] if type(b) is _Traced else b]
+                else:
+                    inputs = [known[id(a)] if type(a) is _Traced else a for a in inputs]
             except KeyError:  # a view of a buffer, or an array the tape did not compute
                 inputs = [self._read(a) for a in inputs]
             traced = self._trace(ufunc(*inputs))
@@ -683,14 +700,14 @@ class _Recorder:
         inputs = list(inputs)
         if method == "at":
             inputs[0] = self._write(inputs[0])
-        inputs = [self._read(a) for a in inputs]
+        inputs = list(map(self._read, inputs))
         if given is not None:
             kwargs["out"] = tuple(self._write(o) for o in given)
         elif method != "at":
             results = getattr(ufunc, method)(*inputs, **kwargs)
-            traced = tuple(self._trace(r) for r in
-                           (results if type(results) is tuple else (results,)))
-            kwargs["out"] = tuple(_plain(t) for t in traced)
+            traced = tuple(map(self._trace, results)) if type(results) is tuple \
+                else (self._trace(results),)
+            kwargs["out"] = tuple(map(self.known.__getitem__, map(id, traced)))
         call = getattr(ufunc, method)
         name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
         outs = kwargs.get("out", (inputs[0],))
@@ -724,7 +741,9 @@ class _Recorder:
         else:
             args = self._read(args)
         given = kwargs.get("out")
-        kwargs = {k: self._write(v) if k == "out" else self._read(v) for k, v in kwargs.items()}
+        if kwargs:
+            kwargs = {k: self._write(v) if k == "out" else self._read(v)
+                      for k, v in kwargs.items()}
         result = impl(*args, **kwargs)
         if name == "copyto" or given is not None:
             self._add(name, list(args), [kwargs.get("out", args[0])],
@@ -812,7 +831,7 @@ class _Recorder:
         data = tensor.data
         if type(data) is not np.ndarray:
             return
-        if self._owner(data) is None:
+        if id(data) not in self.known and (data.base is None or self._owner(data) is None):
             self.known[id(data)] = data
             self.persistent[id(tensor)] = (tensor, data)
         traced = data.view(_Traced)
@@ -863,13 +882,15 @@ class _Recorder:
 
     def apply(self, cls: type, args: tuple) -> Any:
         Tensor = _tensor()
-        args = tuple([a if type(a) is Tensor and type(a.data) is _Traced  # traced already
-                      else self._traced_operand(a) for a in args])
+        operands = list(args)
+        for i, a in enumerate(operands):
+            if type(a) is not Tensor or type(a.data) is not _Traced:  # not traced already
+                operands[i] = self._traced_operand(a)
         op, where = self.op, self.where
         self.op, self.where = _op_label(cls), _user_line(3)  # Function.apply's caller
         _capture.recorder = None
         try:
-            outputs = cls.apply(*args)
+            outputs = cls.apply(*operands)
         finally:
             _capture.recorder = self
             self.op, self.where = op, where
@@ -1027,7 +1048,9 @@ class _Recorder:
 
     def call(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
         Tensor = _tensor()
-        args, kwargs = _plain(args), {k: _plain(v) for k, v in kwargs.items()}
+        args = _plain(args)
+        if kwargs:
+            kwargs = {k: _plain(v) for k, v in kwargs.items()}
         for value in (*args, *kwargs.values()):  # what the call may change
             value = value.data if isinstance(value, Tensor) else value
             if isinstance(value, np.ndarray):

@@ -20,7 +20,6 @@ Design, from measurements on the 2-core AVX2 development machine (4M float32 ele
 - Threads: above a size threshold (see `_PARALLEL_MIN_SIZE`), a `prange` over one contiguous
   chunk per thread, each chunk running the serial loop. A plain `prange` over the elements
   scaled only 1.6x on 2 threads, as its inner loop vectorized worse; chunks give 2.0x.
-  Those outputs, too big for any L2, are written by non-temporal stores (see _STREAM_BLOCK).
 - `import autograd.kernels` imports only NumPy. Numba is imported at the first kernel call,
   and a loop is compiled (or loaded from Numba's disk cache) when first used, for the dtype it
   meets: loading one cached signature took 4-6 ms, two explicit signatures 6.5 ms. Where no
@@ -34,7 +33,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import platform
 import threading
 from collections.abc import Callable
 
@@ -339,43 +337,9 @@ def _parallel_driver(loop):
     def driver(a, b, out, param, chunks):
         step = -(-out.size // chunks)
         for c in _prange(chunks):
-            start, stop = c * step, min((c + 1) * step, out.size)
-            # Up to out's first 64-byte boundary, then streamed blocks, then the rest.
-            i = start + min(stop - start, _to_boundary(out, start))
-            loop(a[start:i], _part(b, slice(start, i)), out[start:i], param)
-            buffer = np.empty(_STREAM_BLOCK, out.dtype)
-            while i + _STREAM_BLOCK <= stop:
-                piece = slice(i, i + _STREAM_BLOCK)
-                loop(a[piece], _part(b, piece), buffer, param)
-                _stream(buffer, out, i)
-                i += _STREAM_BLOCK
-            loop(a[i:stop], _part(b, slice(i, stop)), out[i:stop], param)
-            _store_fence()  # before this thread reports its chunk done
+            part = slice(c * step, (c + 1) * step)
+            loop(a[part], _part(b, part), out[part], param)
     return driver
-
-
-# The parallel drivers (outputs of _PARALLEL_MIN_SIZE elements: 16 MiB or more, past any L2)
-# compute blocks of this many elements into a buffer (2 or 4 KiB, in L1) and stream them to
-# the output with non-temporal stores: an ordinary store first reads the line it writes, 16
-# MiB more read per output. Measured at 2 threads, 4M float32, medians of 50 interleaved
-# runs: tanh_backward 2.37 -> 2.07 ms, relu 2.26 -> 2.04 (paired ratios 0.88, 0.90); the
-# loops bounded by their arithmetic (sigmoid, tanh, elu, elu_backward) are unchanged
-# (0.99-1.00), and blocks of 2048 measured the same.
-_STREAM_BLOCK = 512
-
-
-def _to_boundary(out, i):
-    """The number of elements from out[i] to a 64-byte boundary, or a huge number if out's
-    address is not a multiple of its item size (then no boundary is reached) (stub)."""
-
-
-def _stream(buffer, out, i):
-    """out[i:i + _STREAM_BLOCK] = buffer, by non-temporal stores from a 64-byte boundary
-    (stub)."""
-
-
-def _store_fence():
-    """Order the non-temporal stores before any later store (stub)."""
 
 
 def _parallel_pairwise_sum(a, _b, out, zero, threads):
@@ -676,58 +640,6 @@ def _load_numba() -> None:
 
         return types.UniTuple(a.dtype, 8)(a, types.intp, types.intp), codegen
 
-    @intrinsic
-    def to_boundary(typingctx, out, i):
-        def codegen(context, builder, signature, args):
-            data = context.make_array(signature.args[0])(context, builder, args[0]).data
-            size = context.get_abi_sizeof(context.get_data_type(signature.args[0].dtype))
-            address = builder.ptrtoint(builder.gep(data, [args[1]]), args[1].type)
-            bytes_to = builder.and_(builder.neg(address), ir.Constant(address.type, 63))
-            misaligned = builder.icmp_unsigned(
-                "!=", builder.urem(address, ir.Constant(address.type, size)),
-                ir.Constant(address.type, 0))
-            return builder.select(misaligned, ir.Constant(address.type, 2**62),
-                                  builder.udiv(bytes_to, ir.Constant(address.type, size)))
-
-        return types.intp(out, types.intp), codegen
-
-    @intrinsic
-    def stream(typingctx, buffer, out, i):
-        """_stream: 32-byte vector loads from the buffer, non-temporal stores into out."""
-        def codegen(context, builder, signature, args):
-            source, target = (context.make_array(t)(context, builder, v).data
-                              for t, v in zip(signature.args[:2], args[:2]))
-            item = context.get_data_type(signature.args[0].dtype)
-            size = context.get_abi_sizeof(item)
-            vector = ir.VectorType(item, 32 // size).as_pointer()
-            target = builder.gep(target, [args[2]])
-            nontemporal = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
-            count = ir.Constant(args[2].type, _STREAM_BLOCK * size // 32)
-            with cgutils.for_range(builder, count) as loop:
-                offset = builder.mul(loop.index, ir.Constant(loop.index.type, 32 // size))
-                value = builder.load(builder.bitcast(builder.gep(source, [offset]), vector),
-                                     align=size)
-                store = builder.store(
-                    value, builder.bitcast(builder.gep(target, [offset]), vector), align=32)
-                store.set_metadata("nontemporal", nontemporal)
-            return context.get_dummy_value()
-
-        return types.none(buffer, out, types.intp), codegen
-
-    @intrinsic
-    def store_fence(typingctx):
-        """_store_fence: sfence on x86 (a seq_cst fence may become a locked instruction,
-        which non-temporal stores can pass); elsewhere a full fence."""
-        def codegen(context, builder, signature, args):
-            if platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86"):
-                builder.call(builder.module.declare_intrinsic(
-                    "llvm.x86.sse.sfence", fnty=ir.FunctionType(ir.VoidType(), [])), [])
-            else:
-                builder.fence("seq_cst")
-            return context.get_dummy_value()
-
-        return types.none(), codegen
-
     impls = {numba.from_dtype(dtype): _scalar_functions(dtype, numba.njit, pow2_from_shifted)
              for dtype in _FLOAT_DTYPES}
 
@@ -743,11 +655,6 @@ def _load_numba() -> None:
             lambda b, i: (lambda b, i: b[i]) if isinstance(b, types.Array) else (lambda b, i: b))
     overload(_lane_sums, jit_options=_OPTIONS)(
         lambda a, start, rows: lambda a, start, rows: lane_sums(a, start, rows))
-    overload(_to_boundary, jit_options=_OPTIONS)(
-        lambda out, i: lambda out, i: to_boundary(out, i))
-    overload(_stream, jit_options=_OPTIONS)(
-        lambda buffer, out, i: lambda buffer, out, i: stream(buffer, out, i))
-    overload(_store_fence, jit_options=_OPTIONS)(lambda: lambda: store_fence())
     for helper in (*_LOOPS.values(), _half, _pairwise, _block_sum):
         register_jitable(**_OPTIONS)(helper)
     _prange = numba.prange

@@ -197,22 +197,6 @@ def test_threaded_path_with_one_gradient_value_equals_written_out_gradient():
                                                                   ALPHA))
 
 
-def test_threaded_path_streams_into_an_output_at_any_address():
-    """The threads store from the output's first 64-byte boundary on, by non-temporal stores:
-    an output starting anywhere (between items too, where no boundary is reached) gets the
-    same values, head, streamed blocks and tail."""
-    size = kernels._PARALLEL_MIN_SIZE + 1001
-    y, g = _inputs("tanh_backward", (size,), np.float32)
-    pieces = np.array_split(np.arange(size), 2)
-    expected = np.concatenate([kernels.tanh_backward(y[p], g[p]) for p in pieces])
-    raw = np.zeros(4 * size + 64, np.uint8)
-    for offset in (0, 4, 36, 1):  # bytes
-        out = raw[offset:offset + 4 * size].view(np.float32)
-        out[:] = np.nan
-        kernels.prepared("tanh_backward", y, g, 0.0, out, "C")()
-        np.testing.assert_array_equal(out, expected, err_msg=f"output at byte {offset}")
-
-
 @pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_extremes_exact_limits_and_no_warnings(dtype):

@@ -50,6 +50,16 @@ _set_threads_local = _find_set_threads_local()
 
 def serial(shape_a: tuple, shape_b: tuple) -> bool:
     """True if a product of these shapes runs with the thread count switched to 1."""
+    small = _small_products.get((shape_a, shape_b))
+    if small is None:
+        if len(_small_products) >= _SHAPES_REMEMBERED:  # shapes that vary without end
+            _small_products.clear()
+        small = _small_products[shape_a, shape_b] = _small(shape_a, shape_b)
+    return small and _set_threads_local is not None
+
+
+def _small(shape_a: tuple, shape_b: tuple) -> bool:
+    """Whether the product has from _OPENBLAS_SERIAL_BELOW to SERIAL_BELOW multiply-adds."""
     if len(shape_a) == len(shape_b) == 2:  # the usual matrix times matrix
         work = shape_a[0] * shape_a[1] * shape_b[1]
     else:
@@ -57,7 +67,13 @@ def serial(shape_a: tuple, shape_b: tuple) -> bool:
         columns = shape_b[-1] if len(shape_b) > 1 else 1
         batch = math.prod(np.broadcast_shapes(shape_a[:-2], shape_b[:-2]))
         work = batch * rows * columns * shape_a[-1]
-    return _set_threads_local is not None and _OPENBLAS_SERIAL_BELOW <= work < SERIAL_BELOW
+    return _OPENBLAS_SERIAL_BELOW <= work < SERIAL_BELOW
+
+
+# (shape_a, shape_b) -> _small(shape_a, shape_b): a training loop multiplies the same few
+# shapes again and again, and looking the answer up takes a third of the bytecodes
+_small_products: dict[tuple[tuple, tuple], bool] = {}
+_SHAPES_REMEMBERED = 256
 
 
 def matmul(a: Any, b: Any, out: np.ndarray | None = None) -> Any:

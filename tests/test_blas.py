@@ -56,3 +56,12 @@ def test_a_stack_of_products_counts_every_product(calls, shape_a, shape_b, expec
     a, b = np.ones(shape_a, np.float32), np.ones(shape_b, np.float32)
     np.testing.assert_array_equal(blas.matmul(a, b), np.matmul(a, b))
     assert calls == expected
+
+
+def test_shapes_that_vary_without_end_do_not_grow_the_memory_of_decisions(calls):
+    a = np.ones((64, 64), np.float32)
+    for rows in range(1, 2 * blas._SHAPES_REMEMBERED):  # 64 x 64 x rows: small from 64 rows
+        b = np.ones((64, rows), np.float32)
+        np.testing.assert_array_equal(blas.matmul(a, b), np.full((64, rows), 64, np.float32))
+        assert len(blas._small_products) <= blas._SHAPES_REMEMBERED
+    assert calls == [1, 7] * (2 * blas._SHAPES_REMEMBERED - 64)

@@ -4,9 +4,10 @@ parameter has a state dict (step count, moment estimates) kept in `optimizer.sta
 
 Subclasses implement `_update` on plain NumPy arrays, the parameter's and its gradient's (no
 graph, no tensor machinery), and change their state and the parameter in place (`theta -=
-step`, `out=`, or Adam's one compiled pass; never `theta = ...`). `step` then bumps each
-updated parameter's version counter once (a graph that saved the old value refuses to
-backward). State arrays are C-ordered.
+step`, `out=`, or Adam's one compiled pass; never `theta = ...`); Adam replaces the loop over
+a group's parameters, `_step_group`, as a whole. `step` then bumps each updated parameter's
+version counter once (a graph that saved the old value refuses to backward). State arrays
+are C-ordered.
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
-        self._step_memo: dict[Any, Any] = {}  # what a rule computes once per step (emptied)
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -104,19 +104,22 @@ class Optimizer:
         if closure is not None:
             with ag.enable_grad():
                 loss = closure()
-        state = self.state
-        self._step_memo.clear()  # the groups' hyperparameters may have changed
         for group in self.param_groups:
-            for p in group["params"]:
-                grad = p._grad
-                if grad is not None:
-                    grad = grad.data
-                    # A 0-d gradient goes as a NumPy scalar: the rule's arithmetic on it is
-                    # then scalar arithmetic, the same bits as a ufunc on a 0-d array in a
-                    # tenth of the time (the course's models of one or two numbers).
-                    self._update(p.data, grad if grad.ndim else grad[()], state[p], group)
-                    p._version[0] += 1  # changed in place: a graph that saved p must not run
+            self._step_group(group, self.state)
         return loss
+
+    def _step_group(self, group: dict[str, Any], state: dict[Tensor, dict[str, Any]]) -> None:
+        """Update the group's parameters that have a gradient, each by `_update`, and bump
+        each one's version counter (changed in place: a graph that saved it must not run)."""
+        for p in group["params"]:
+            grad = p._grad
+            if grad is not None:
+                grad = grad.data
+                # A 0-d gradient goes as a NumPy scalar: the rule's arithmetic on it is then
+                # scalar arithmetic, the same bits as a ufunc on a 0-d array in a tenth of the
+                # time (the course's models of one or two numbers).
+                self._update(p.data, grad if grad.ndim else grad[()], state[p], group)
+                p._version[0] += 1
 
     def _update(self, theta: np.ndarray, grad: np.ndarray | np.generic, state: dict[str, Any],
                 group: dict[str, Any]) -> None:

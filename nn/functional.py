@@ -136,11 +136,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
     if not isinstance(x, Tensor):  # checked here, not by @_takes_tensor: a call fewer a layer
         _check_tensor(x, "linear()")
-    shape = weight.shape
-    if len(shape) != 2 or x.shape[-1:] != shape[1:]:
-        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
-                         f"{shape} (expected last input dimension {shape[-1]})")
-    return ops.Linear.apply(x, weight, bias)
+    return ops.Linear.apply(x, weight, bias)  # which checks the shapes
 
 
 @_takes_tensor
@@ -349,7 +345,8 @@ def _check_class_targets(scores: Tensor, target: np.ndarray, ignore_index: int,
     classes = shape[1]
     if not target.size:
         return True
-    if 0 <= target.min() and target.max() < classes:  # every target is a class
+    # every target is a class (the ufuncs' reduce: np.min and np.max add a Python call each)
+    if 0 <= np.minimum.reduce(target) and np.maximum.reduce(target) < classes:
         return not 0 <= ignore_index < classes or bool((target != ignore_index).all())
     out_of_range = (target < 0) | (target >= classes)  # no mask: ag.compile replays it
     if (out_of_range & (target != ignore_index)).any():

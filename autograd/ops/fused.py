@@ -24,6 +24,9 @@ class Linear(Primitive):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, weight: np.ndarray,
                 bias: np.ndarray | None) -> np.ndarray:
+        if weight.ndim != 2 or x.shape[-1:] != weight.shape[1:]:
+            raise ValueError(f"Linear: input of shape {x.shape} does not match weight of shape "
+                             f"{weight.shape} (its last dimension is the weight's second)")
         need_x, need_weight, _ = ctx.needs_input_grad
         ctx.save_for_backward(x if need_weight else None, weight if need_x else None)
         y = matmul(x, weight.T)

@@ -143,8 +143,7 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
             if naming is not None:
                 naming.rule = node.fn
             edges = node.edges
-            if type(grad) is list or node.hooks or node.retained or wanted \
-                    or not node.fn._takes_arrays:  # several outputs, hooks, a user's Function
+            if node._general or wanted:  # several outputs, hooks, a user's Function
                 input_grads = _call_backward(node, grad, create_graph, wanted, captured,
                                              retained or not wanted)
                 if leading is not None:  # only towards the tensors captured
@@ -159,12 +158,19 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
             if not keep_graph:  # release the saved values
                 node._saved = node._checks = None
             for edge, g in zip(edges, input_grads):
-                if g is not None and edge is not None:
-                    target, output_nr, shape, dtype = edge
-                    if create_graph or type(g) is not np.ndarray or g.shape != shape \
-                            or g.dtype is not dtype:
-                        g = _fit(g, shape, dtype, node, create_graph)
+                if g is None or edge is None:
+                    continue
+                target, output_nr, shape, dtype = edge
+                if create_graph or type(g) is not np.ndarray or g.shape != shape \
+                        or g.dtype is not dtype:
+                    g = _fit(g, shape, dtype, node, create_graph)
+                if type(target) is not Node or target._general:  # a leaf, several outputs
                     _deliver(target, output_nr, g, pending, ready, leaf_grads)
+                elif target in pending:  # _deliver's usual case, inline
+                    pending[target] = pending[target] + g
+                else:
+                    pending[target] = g
+                    heappush(ready, (-target.sequence_nr, target))
         if leaf_grads:
             _accumulate_leaves(leaf_grads, seeds, create_graph, wanted, captured, capture)
     finally:

@@ -35,10 +35,7 @@ class _SavedOutput:
     """A saved output of the node itself, kept without a reference to the output tensor
     (which would make a node -> tensor -> node cycle)."""
 
-    __slots__ = ("data", "output_nr", "_version")
-
-    def __init__(self, output: Tensor, output_nr: int):
-        self.data, self.output_nr, self._version = output.data, output_nr, output._version
+    __slots__ = ("data", "output_nr", "_version")  # made by _saved_output
 
 
 class Node:
@@ -51,11 +48,13 @@ class Node:
     set. What `save_for_backward` kept is in `_saved`, as a `Primitive`'s ordinary backward
     receives it (arrays), and `_checks`: (position, reference, version) for each saved input or
     output, the reference being the input tensor or a `_SavedOutput`. Both are None once a
-    backward without retain_graph released them. `Function.apply` makes nodes.
+    backward without retain_graph released them. `_general` is False for the usual node,
+    which the engine runs inline: a `Primitive` of one output with no hooks and no retained
+    gradient (setting any of those sets it). `Function.apply` makes nodes.
     """
 
     __slots__ = ("fn", "edges", "needs_input_grad", "sequence_nr", "_saved", "_checks",
-                 "__weakref__", "__dict__")
+                 "_general", "__weakref__", "__dict__")
     # Rarely set, so class-level defaults (an instance sets its own in its __dict__):
     outputs_meta: tuple = ()  # (shape, dtype) of each output, if there are several
     hooks: dict[int, list] | None = None  # output index -> gradient hooks
@@ -91,9 +90,9 @@ class Node:
         for _, reference, version in checks:
             if reference._version[0] != version:
                 raise _modified(self, reference, version)
-        recording = _mode.enabled
-        if self.fn._takes_arrays and not recording:
+        if self.fn._takes_arrays and not _mode.enabled:
             return self._saved
+        recording = _mode.enabled
         values = list(self._saved)
         for k, reference, _ in checks:
             if type(reference) is _SavedOutput:
@@ -158,12 +157,12 @@ class Function:
     def apply(cls, *args: Any) -> Any:
         if _capture.recorder is not None:  # ag.compile is capturing a step
             return _capture.recorder.apply(cls, args)
+        recording = _mode.enabled
+        primitive = cls._takes_arrays
         arrays = list(args)
         tensor_given = False
-        recording = _mode.enabled
         node = None
-        i = 0
-        for a in args:
+        for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 tensor_given = True
                 arrays[i] = data = a.data
@@ -175,17 +174,17 @@ class Function:
                             node = _new_node(Node)
                             node.fn, node.sequence_nr = cls, next(_sequence)
                             node._saved = node._checks = ()
+                            node._general = not primitive
                             edges = node.edges = [None] * len(args)
                         edges[i] = (a.grad_fn or a, a._output_nr, data.shape, data.dtype)
-            i += 1
         if node is not None:
             node.needs_input_grad = tuple(map(bool, edges))
             ctx = node
         else:
             ctx = _new_node(_Unrecorded)
-            ctx.needs_input_grad = (False,) * i
+            ctx.needs_input_grad = (False,) * len(args)
         try:
-            if cls._takes_arrays or not tensor_given:
+            if primitive or not tensor_given:
                 result = cls.forward(ctx, *arrays)
             else:
                 _mode.enabled = False
@@ -197,15 +196,25 @@ class Function:
             raise _named(error, cls.__name__, args) from None
         if not tensor_given:
             return result  # plain values in, plain values out
-        if type(result) is tuple:
-            outputs = tuple([_wrap(r, node, i, args, arrays, cls._takes_arrays)
+        if type(result) is np.ndarray and primitive and result.base is None:
+            output = _new_tensor(Tensor)  # a primitive's fresh result: _wrap's usual case, inline
+            output.data, output._version = result, [0]
+            output._grad = output._hooks = None
+            if node is None or result.dtype.kind != "f":
+                output._requires_grad, output.grad_fn, output._output_nr = False, None, 0
+            else:
+                output._requires_grad, output.grad_fn, output._output_nr = True, node, 0
+        elif type(result) is tuple:
+            outputs = tuple([_wrap(r, node, i, args, arrays, primitive)
                              for i, r in enumerate(result)])
             if node is not None:
                 node.outputs_meta = tuple([(o.data.shape, o.data.dtype) for o in outputs])
+                node._general = True
                 if node._saved:
                     _check_saved(node, args, arrays, result, outputs)
             return outputs
-        output = _wrap(result, node, 0, args, arrays, cls._takes_arrays)
+        else:
+            output = _wrap(result, node, 0, args, arrays, primitive)
         if node is not None and node._saved:
             _check_saved(node, args, arrays, (result,), (output,))
         return output
@@ -299,25 +308,40 @@ def _check_saved(node: Node, args: tuple, arrays: list, results: tuple,
     """Check in what forward saved: inputs and outputs become references with their versions
     noted (the first unclaimed input, so that in x * y with y sharing x's data each keeps its
     own); arrays the caller still holds (a non-tensor argument, or a view of an argument)
-    become snapshots."""
-    kept, checks, claimed = list(node._saved), [], 0  # claimed: a bit for each input taken
+    become snapshots. `_saved` is rebuilt only where a value changed."""
+    saved = node._saved
+    kept, checks, claimed = None, [], 0  # claimed: a bit for each input taken
     n = len(arrays)
-    k = 0
-    for value in node._saved:
+    primitive = node.fn._takes_arrays
+    for k, value in enumerate(saved):
+        if value is None:
+            continue
         if k < n and value is arrays[k] and value is not args[k]:
             # Input k saved k-th, the usual order (a tensor's array: not the argument itself).
             claimed |= 1 << k
             checks.append((k, args[k], args[k]._version[0]))
-        elif value is results[0] and node.fn._takes_arrays:  # a primitive's output (fresh)
-            checks.append((k, _SavedOutput(outputs[0], 0), outputs[0]._version[0]))
-            kept[k] = outputs[0].data
+            continue
+        if value is results[0] and primitive:  # a primitive's output (fresh)
+            data, reference = outputs[0].data, _saved_output(outputs[0], 0)
         elif type(value) is np.ndarray or isinstance(value, (np.ndarray, Tensor)):
-            kept[k], reference, claimed = _reference(value, args, arrays, results, outputs,
-                                                     claimed)
-            if reference is not None:
-                checks.append((k, reference, reference._version[0]))
-        k += 1
-    node._saved, node._checks = tuple(kept), checks
+            data, reference, claimed = _reference(value, args, arrays, results, outputs,
+                                                  claimed)
+        else:
+            continue
+        if reference is not None:
+            checks.append((k, reference, reference._version[0]))
+        if data is not value:
+            kept = kept or list(saved)
+            kept[k] = data
+    node._checks = checks
+    if kept is not None:
+        node._saved = tuple(kept)
+
+
+def _saved_output(output: Tensor, output_nr: int) -> _SavedOutput:
+    saved = _new_node(_SavedOutput)
+    saved.data, saved.output_nr, saved._version = output.data, output_nr, output._version
+    return saved
 
 
 def _reference(value: Any, args: tuple, arrays: list, results: tuple, outputs: tuple,
@@ -330,7 +354,7 @@ def _reference(value: Any, args: tuple, arrays: list, results: tuple, outputs: t
             return args[i].data, args[i], claimed | 1 << i
     for i, result in enumerate(results):
         if value is result:
-            return outputs[i].data, _SavedOutput(outputs[i], i), claimed
+            return outputs[i].data, _saved_output(outputs[i], i), claimed
     if isinstance(value, Tensor):  # a tensor made in forward keeps its version
         return value.data, value, claimed
     # An array is snapshotted if the caller can still change it (it is, or views, an

@@ -284,6 +284,7 @@ class Tensor:
         else:
             node = self.grad_fn
             node.hooks = node.hooks or {}
+            node._general = True  # the engine's general path runs hooks
             hooks = node.hooks.setdefault(self._output_nr, [])
         hooks.append(hook)
         return HookHandle(hooks, hook)
@@ -312,6 +313,7 @@ class Tensor:
         if self.grad_fn is not None:
             node = self.grad_fn
             node.retained = node.retained or {}
+            node._general = True  # the engine's general path keeps retained gradients
             node.retained[self._output_nr] = weakref.ref(self)
 
     # ---- operators ----------------------------------------------------------------------
@@ -522,7 +524,7 @@ class Tensor:
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         axis = ops.as_axis(axis, self.ndim, "mean")
-        return self.sum(axis, keepdims) / ops.count(self.shape, axis)
+        return ops.Sum.apply(self, axis, keepdims) / ops.count(self.shape, axis)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return ops.Max.apply(self, ops.as_axis(axis, self.ndim, "max"), keepdims)

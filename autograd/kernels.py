@@ -155,15 +155,30 @@ class _NotCapturing:
 _capture: object = _NotCapturing  # ag.compile's state (set by autograd.compile on import)
 
 
+_NO_PARAM = 0.0  # _run's default: the small path then passes a zero it keeps, not a new one
+
+
 def _run(name: str, a: np.ndarray, b: np.ndarray | None = None,
-         param: float = 0.0) -> np.ndarray:
+         param: float = _NO_PARAM) -> np.ndarray:
     """Run loop `name` on `a` (and `b`) into a new array shaped like `a`."""
     if _capture.tape is not None:  # ag.compile is capturing a step: one recorded call
         return _capture.tape.kernel(name, a, b, param)
+    serial = _serial.get((name, a.dtype))
+    if serial is not None and a.size < _PARALLEL_MIN_SIZE and a.flags.carray and (
+            b is None or b.flags.carray and b.shape == a.shape and b.dtype == a.dtype):
+        # The small path: what the dispatcher would pick, without its type resolution.
+        loop, zero = serial
+        out = np.empty(a.shape, a.dtype)
+        flat = a.reshape(-1)
+        loop(flat, flat if b is None else b.reshape(-1), out.reshape(-1),
+             zero if param is _NO_PARAM else a.dtype.type(param))
+        return out
     b, order = _checked(name, a, b)
     out = np.empty(a.shape, a.dtype, order=order)
     if out.size:
         _into(name, a, b, out, order, param)
+        if out.size < _PARALLEL_MIN_SIZE:
+            _serial_loop(name, a.dtype)
     return out
 
 
@@ -206,10 +221,9 @@ def prepared(name: str, a: np.ndarray, b: np.ndarray, param: float, out: np.ndar
              order: str) -> Callable[[], None]:
     """What runs loop `name` on `a` and `b` into `out` as `_run` does, again and again
     (ag.compile's replay): the serial loop on flat views where the arrays are contiguous."""
-    if out.size and out.size < _PARALLEL_MIN_SIZE and all(
-            x.flags.c_contiguous for x in (a, b, out)):
-        return functools.partial(_compiled(name, parallel=False), a.reshape(-1),
-                                 b.reshape(-1), out.reshape(-1), a.dtype.type(param))
+    if out.size and out.size < _PARALLEL_MIN_SIZE and all(x.flags.carray for x in (a, b, out)):
+        return functools.partial(_serial_loop(name, a.dtype)[0], a.reshape(-1), b.reshape(-1),
+                                 out.reshape(-1), a.dtype.type(param))
     return functools.partial(_into, name, a, b, out, order, param) if out.size else _nothing
 
 
@@ -538,6 +552,24 @@ def _compiled(name: str, parallel: bool):
                     if loop is _pairwise_sum_loop else _parallel_driver(loop)
                 _jitted[name, parallel] = _jit(func, parallel=parallel, **_OPTIONS)
         return _jitted[name, parallel]
+
+
+# (name, dtype) -> (the serial loop's compiled entry point for 1-D C-contiguous aligned
+# writeable arrays of dtype and a scalar of dtype, that dtype's zero). Called directly, it
+# skips the dispatcher's typing of the four arguments and _run's three Python calls below it.
+_serial: dict = {}
+
+
+def _serial_loop(name: str, dtype: np.dtype):
+    """What _serial holds for (name, dtype), compiling or loading the loop first."""
+    try:
+        return _serial[name, dtype]
+    except KeyError:
+        loop = _compiled(name, parallel=False)  # imports Numba if need be
+        flat, scalar = np.empty(1, dtype), dtype.type(0)
+        entry = loop.compile(tuple(map(_numba.typeof, (flat, flat, flat, scalar))))
+        _serial[name, dtype] = entry, scalar
+        return _serial[name, dtype]
 
 
 def jit(func, *helpers):

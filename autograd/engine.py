@@ -92,7 +92,8 @@ def _root_gradients(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
             if root.data.size != 1:
                 raise RuntimeError(f"{caller}: the output has shape {root.shape}; gradient can "
                                    "be implied only for a scalar, pass `gradient=`")
-            ones = np.ones(root.data.shape, root.data.dtype)
+            ones = np.empty(root.data.shape, root.data.dtype)  # np.ones, without its Python
+            ones.fill(1)
             if _capture.recorder is not None:  # ag.compile: the same on every replay
                 _capture.recorder.constant(ones)
             seeds.append(Tensor._make(ones, False, None, 0))
@@ -161,6 +162,8 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                 if g is None or edge is None:
                     continue
                 target, output_nr, shape, dtype = edge
+                if type(g) is not np.ndarray and not create_graph and isinstance(g, np.generic):
+                    g = np.asarray(g)  # a rule on 0-d arrays gives NumPy scalars
                 if create_graph or type(g) is not np.ndarray or g.shape != shape \
                         or g.dtype is not dtype:
                     g = _fit(g, shape, dtype, node, create_graph)

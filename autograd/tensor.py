@@ -122,8 +122,8 @@ class Tensor:
         self._version = data._version if shared else [0]
         self._hooks: list | None = None
 
-    @classmethod
-    def _make(cls, data: np.ndarray, requires_grad: bool, grad_fn: Any, output_nr: int) -> Tensor:
+    @staticmethod
+    def _make(data: np.ndarray, requires_grad: bool, grad_fn: Any, output_nr: int) -> Tensor:
         """Wrap an operation's result without conversions (the engine's fast path)."""
         tensor = object.__new__(Tensor)
         tensor.data = data

@@ -102,9 +102,10 @@ class Pow(Primitive):
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if need_a:  # b a^(b-1)
-            flat = _unwrap(b) == 0
-            square = type(b) is int and b == 2  # a ** 1 is a, exactly: no power to compute
-            grad_a = _zero_where(flat, lambda: grad * b * (a if square else a ** (b - 1)))
+            if type(b) is int and b == 2:  # a ** 1 is a, exactly: no power, no 0 * inf
+                grad_a = grad * b * a
+            else:
+                grad_a = _zero_where(_unwrap(b) == 0, lambda: grad * b * a ** (b - 1))
         if need_b:  # a^b log a
             flat = (_unwrap(a) == 0) & (_unwrap(b) >= 0)
             grad_b = _zero_where(flat, lambda: grad * out * _log_of(a))

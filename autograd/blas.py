@@ -79,8 +79,7 @@ _SHAPES_REMEMBERED = 256
 def matmul(a: Any, b: Any, out: np.ndarray | None = None) -> Any:
     """np.matmul(a, b) (arrays, or tensors under create_graph), on one BLAS thread when the
     product is too small for two; `out` as NumPy's (ag.compile's replay writes buffers)."""
-    if _set_threads_local is None or not (  # serial(), with its memory looked up here first
-            _small_products.get((a.shape, b.shape)) or serial(a.shape, b.shape)):
+    if not serial(a.shape, b.shape):
         return np.matmul(a, b, out=out)
     previous = _set_threads_local(1)
     try:

@@ -655,13 +655,8 @@ class _Recorder:
         return self.op
 
     def _add(self, name: str, inputs: list, outputs: list, run: Callable) -> None:
-        op = self.op  # self._label(), inline
-        if op == "step":
-            where = _user_line()  # NumPy in the step's code
-        else:
-            where = self.where
-            if op == "backward" and self.rule is not None:
-                op = _backward_label(self.rule)
+        op = self._label()
+        where = _user_line() if op == "step" else self.where  # NumPy in the step's code
         self.entries.append(_entry((op, name, inputs, outputs, run, where)))
 
     def _result(self, value: Any, operands: list) -> tuple[Any, bool]:

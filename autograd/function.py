@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .compile import _capture  # ag.compile's hooks
+from .compile import _capture, _Traced  # ag.compile's hooks, and its arrays
 from .grad_mode import _mode
 from .tensor import Tensor
 
@@ -196,8 +196,9 @@ class Function:
             raise _named(error, cls.__name__, args) from None
         if not tensor_given:
             return result  # plain values in, plain values out
-        if type(result) is np.ndarray and primitive and result.base is None:
-            output = _new_tensor(Tensor)  # a primitive's fresh result: _wrap's usual case, inline
+        if (type(result) is np.ndarray or type(result) is _Traced) and primitive \
+                and result.base is None:  # a primitive's fresh result: _wrap's usual case, inline
+            output = _new_tensor(Tensor)
             output.data, output._version = result, [0]
             output._grad = output._hooks = None
             if node is None or result.dtype.kind != "f":

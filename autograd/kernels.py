@@ -134,13 +134,13 @@ def pairwise_sum(a: np.ndarray) -> np.generic:
     """
     if a.size < _SUM_MIN_SIZE or a.dtype not in _FLOAT_DTYPES or not (
             a.flags.c_contiguous or a.flags.f_contiguous) \
-            or _capture.tape is not None:  # ag.compile records np.sum (the same bits)
-        return np.sum(a)
+            or _capture.tape is not None:  # ag.compile records the NumPy call
+        return np.add.reduce(a, None)  # what np.sum(a) calls, without its Python wrapper
     out = np.empty(1, a.dtype)
     flat = a.ravel("K")  # memory order, as NumPy's reduction walks a contiguous array
     _launch("pairwise_sum", a.size, (flat, flat, out, a.dtype.type(0)))
     total = out[0]
-    return total if math.isfinite(total) else np.sum(a)  # NumPy's warnings, if any
+    return total if math.isfinite(total) else np.add.reduce(a, None)  # NumPy's warnings
 
 
 # ---- driver ---------------------------------------------------------------------------------

@@ -25,15 +25,16 @@ class Sum(Primitive):
     @staticmethod
     def backward(ctx, grad):
         shape = ctx.input_shape
-        if ctx.axis is None and type(grad) is np.ndarray:  # an ordinary backward, all summed
+        if ctx.axis is None and isinstance(grad, np.ndarray):  # an ordinary backward, all summed
             return _spread(grad, shape), None, None
         return BroadcastTo.apply(grad.reshape(keepdims_shape(shape, ctx.axis)), shape), None, None
 
 
 def _spread(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """A one-element array as a read-only view of `shape` with every stride 0: what
-    np.broadcast_to gives, made directly (np.broadcast_to costs ten times as much)."""
-    view = np.ndarray(shape, value.dtype, value, 0, (0,) * len(shape))
+    np.broadcast_to gives, made directly (np.broadcast_to costs ten times as much). Of the
+    array's own type: in a step that ag.compile captures, a view of a traced array is traced."""
+    view = type(value)(shape, value.dtype, value, 0, (0,) * len(shape))
     view.flags.writeable = False
     return view
 

@@ -245,15 +245,12 @@ _EXACT = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator
           np.true_divide: operator.truediv, np.negative: operator.neg, np.positive: operator.pos}
 
 
-def _on_scalars(ufunc: np.ufunc, inputs: list, out: np.ndarray) -> Callable | None:
-    """A replay of a ufunc with a 0-d result (so 0-d array operands) as NumPy's scalar
-    arithmetic, several times faster on such tiny operands. Only +, -, *, / and the signs on
-    real numbers: each is one correctly rounded operation, and NumPy's scalars promote as its
+def _on_scalars(op: Callable, inputs: list, out: np.ndarray) -> Callable:
+    """A replay of a ufunc in _EXACT with a 0-d real result (so 0-d array operands) as NumPy's
+    scalar arithmetic `op`, several times faster on such tiny operands. Only +, -, *, / and
+    the signs: each is one correctly rounded operation, and NumPy's scalars promote as its
     ufuncs do, so the result is the ufunc's bit for bit. (Not so for powers: a scalar `**`
     differs from np.power in the last bit on about 1 float32 value in 4.)"""
-    op = _EXACT.get(ufunc)
-    if op is None or out.dtype.kind not in "biuf":
-        return None
     if len(inputs) == 1:
         return functools.partial(_scalar_unary, op, inputs[0], out)
     a, b = inputs
@@ -425,6 +422,12 @@ def _op_label(op: type) -> str:
 
 
 @functools.cache
+def _call_name(ufunc: np.ufunc) -> str:
+    """A ufunc's name if the recorder's common path takes its calls ("" if not)."""
+    return ufunc.__name__ if ufunc.nout == 1 and ufunc is not np.matmul else ""
+
+
+@functools.cache
 def _reduce_label(ufunc: np.ufunc) -> str:
     return f"{ufunc.__name__}.reduce"
 
@@ -583,8 +586,9 @@ class _Recorder:
         self.modules: dict[int, Any] = {}  # id -> a module the step called
         self.cells: list[tuple] = []  # the variables the step reads (_reached)
         self.names: list[tuple] = []
-        self.op = "step"  # what the entries being recorded belong to
-        self.rule: type | None = None  # the Function whose backward the engine's walk runs
+        # What the entries being recorded belong to: "step" (the step's own NumPy), an op
+        # ("Mul"), a rule ("Mul.backward", named by the engine's walk), "backward", "call", ...
+        self.op = "step"
         self.where = "?"
 
     # ---- arrays ---------------------------------------------------------------------------
@@ -626,7 +630,7 @@ class _Recorder:
             if self._owner(value) is None:
                 raise CompileError(
                     f"ag.compile: an array of shape {value.shape} was computed by a NumPy call "
-                    f"that the tape cannot see (in {self._label()}, at {self.where}); write it "
+                    f"that the tape cannot see (in {self.op}, at {self.where}); write it "
                     "with NumPy functions, ufuncs or the array's copy/astype/indexing")
             return value.view(np.ndarray)
         kind = type(value)
@@ -648,15 +652,8 @@ class _Recorder:
                 self.exposed.add(id(_root(value)))  # not to be computed once, then
         return value
 
-    def _label(self) -> str:
-        """What the entries being recorded belong to: an op, a backward rule, "step", ..."""
-        rule = self.rule
-        if rule is not None and self.op == "backward":
-            return _backward_label(rule)
-        return self.op
-
     def _add(self, name: str, inputs: list, outputs: list, run: Callable) -> None:
-        op = self._label()
+        op = self.op
         where = _user_line() if op == "step" else self.where  # NumPy in the step's code
         self.entries.append(_entry((op, name, inputs, outputs, run, where)))
 
@@ -671,22 +668,19 @@ class _Recorder:
 
     # ---- calls from traced arrays ------------------------------------------------------------
     def ufunc(self, ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
-        Tensor = _tensor()
-        for a in inputs:
-            if type(a) is not _Traced and isinstance(a, Tensor):
-                return NotImplemented  # `traced * tensor`: the tensor's op, as eagerly
-        if method == "__call__" and not kwargs and ufunc.nout == 1 and ufunc is not np.matmul:
-            # The common call, with _read and _trace inline (a sixth of a capture's time)
+        name = _call_name(ufunc) if method == "__call__" and not kwargs else None
+        if name:  # the common call (one output, no keywords), with _read and _trace inline
             known = self.known
-            try:  # the plain view of each buffer of the tape
-                if len(inputs) == 2:  # (most calls: unrolled)
-                    a, b = inputs
-                    inputs = [known[id(a)] if type(a) is _Traced else a,
-                              known[id(b)] if type(b) is _Traced else b]
+            operands = []
+            for a in inputs:  # the plain view of each buffer of the tape
+                if type(a) is _Traced:
+                    plain = known.get(id(a))  # (None: a view of a buffer)
+                    operands.append(self._read(a) if plain is None else plain)
+                elif isinstance(a, _tensor()):
+                    return NotImplemented  # `traced * tensor`: the tensor's op, as eagerly
                 else:
-                    inputs = [known[id(a)] if type(a) is _Traced else a for a in inputs]
-            except KeyError:  # a view of a buffer, or an array the tape did not compute
-                inputs = [self._read(a) for a in inputs]
+                    operands.append(a)
+            inputs = operands
             result = ufunc(*inputs)
             if type(result) is not np.ndarray:
                 result = np.asarray(result)
@@ -695,12 +689,16 @@ class _Recorder:
             self.born[id(traced)] = len(self.entries)
             if self.constants:
                 self._candidate(inputs, traced)
-            run = None if out.ndim else _on_scalars(ufunc, inputs, out)
-            if run is None:
+            if out.ndim or ufunc not in _EXACT or out.dtype.kind not in "biuf":
                 run = functools.partial(ufunc, *inputs, out) if ufunc not in _OUT_BY_NAME \
                     else functools.partial(ufunc, *inputs, out=out)
-            self._add(ufunc.__name__, inputs, [out], run)
+            else:
+                run = _on_scalars(_EXACT[ufunc], inputs, out)
+            self._add(name, inputs, [out], run)
             return traced
+        for a in inputs:
+            if type(a) is not _Traced and isinstance(a, _tensor()):
+                return NotImplemented
         if method == "reduce" and "out" not in kwargs and kwargs.keys() <= _REDUCE_ARGUMENTS \
                 and kwargs.get("where", True) is True:  # a sum or a max: the common reduction
             a = self._read(inputs[0])
@@ -1102,7 +1100,7 @@ class _Recorder:
         library = _library_line()
         if library is not None:
             where += f", in {library}"
-        message = (f"ag.compile: a Python branch in {self._label()} (at {where}) on a "
+        message = (f"ag.compile: a Python branch in {self.op} (at {where}) on a "
                    f"value of shape {array.shape} went the other way than at capture; the tape "
                    f"follows the capture's path. Run this step eagerly.")
         self._add("guard", [_plain(array)], [], functools.partial(
@@ -1114,7 +1112,7 @@ class _Recorder:
                 f"ag.compile: {what} inside the compiled function (at {_user_line()}): its "
                 "draws would be replayed frozen. Draw with ag.rand/ag.randn or dropout, which "
                 "the tape replays with fresh numbers, or mark the function @replayed.")
-        inside = f" in {self._label()}" if self.op != "step" else ""
+        inside = f" in {self.op}" if self.op != "step" else ""
         library = _library_line()
         if library is not None:  # not the user's to change
             raise CompileError(

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .compile import CompileError, _capture  # ag.compile's hooks
+from .compile import CompileError, _backward_label, _capture  # ag.compile's hooks
 from .function import Node
 from .grad_mode import _mode
 from .tensor import Tensor
@@ -142,7 +142,7 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
             node = heappop(ready)[1]
             grad = pending.pop(node)
             if naming is not None:
-                naming.rule = node.fn
+                naming.op = _backward_label(node.fn)
             edges = node.edges
             if node._general or wanted:  # several outputs, hooks, a user's Function
                 input_grads = _call_backward(node, grad, create_graph, wanted, captured,
@@ -155,7 +155,7 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                 if type(input_grads) is not tuple or len(input_grads) != len(edges):
                     input_grads = _checked_count(node, input_grads)
             if naming is not None:
-                naming.rule = None
+                naming.op = "backward"
             if not keep_graph:  # release the saved values
                 node._saved = node._checks = None
             for edge, g in zip(edges, input_grads):

@@ -613,7 +613,8 @@ class _Recorder:
         roots = []
         for a in operands:
             if isinstance(a, np.ndarray):
-                root = id(a if a.base is None else _root(a))
+                base = a.base  # (a buffer's plain view: its base is the buffer, its root)
+                root = id(a if base is None else base if base.base is None else _root(a))
                 if root not in self.constants:
                     return
                 roots.append(root)

@@ -16,7 +16,7 @@ import numpy as np
 
 import autograd as ag
 import optim
-from bench.common import Table, interleaved_medians, load_torch, median_seconds
+from bench.common import Table, interleaved_medians, load_torch
 
 STEPS = 1000
 rng = np.random.default_rng(0)
@@ -103,17 +103,21 @@ def _loops(steps: list) -> list[float]:
                                                    warmup=1)]
 
 
-def capture_ratio(make_eager, make_compiled, repeat: int = 7) -> float:
-    """The first call of a freshly compiled step over the median eager step."""
-    eager = make_eager()
-    eager_step = median_seconds(eager, repeat=21)
-    firsts = []
-    for _ in range(repeat):
-        compiled = make_compiled()
+def capture_ratio(make_eager, make_compiled, repeat: int = 15) -> float:
+    """The first call of a freshly compiled step over an eager step: medians over `repeat`
+    rounds, each timing an eager step (warm: one untimed step first) and then one first call,
+    so that a change in a shared machine's load falls on both alike."""
+    eager, firsts = make_eager(), [make_compiled() for _ in range(repeat)]
+    steps, captures = [], []
+    for first in firsts:
+        eager()
         start = time.perf_counter()
-        compiled()
-        firsts.append(time.perf_counter() - start)
-    return statistics.median(firsts) / eager_step
+        eager()
+        steps.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        first()
+        captures.append(time.perf_counter() - start)
+    return statistics.median(captures) / statistics.median(steps)
 
 
 def run() -> None:

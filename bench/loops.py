@@ -103,11 +103,12 @@ def _loops(steps: list) -> list[float]:
                                                    warmup=1)]
 
 
-def capture_ratio(make_eager, make_compiled, repeat: int = 15) -> float:
+def capture_ratio(make_eager, make_compiled, repeat: int = 15, warmup: int = 1) -> float:
     """The first call of a freshly compiled step over an eager step: medians over `repeat`
     rounds, each timing an eager step (warm: one untimed step first) and then one first call,
-    so that a change in a shared machine's load falls on both alike."""
-    eager, firsts = make_eager(), [make_compiled() for _ in range(repeat)]
+    so that a change in a shared machine's load falls on both alike; after `warmup` untimed
+    rounds, as median_seconds has."""
+    eager, firsts = make_eager(), [make_compiled() for _ in range(warmup + repeat)]
     steps, captures = [], []
     for first in firsts:
         eager()
@@ -117,7 +118,7 @@ def capture_ratio(make_eager, make_compiled, repeat: int = 15) -> float:
         start = time.perf_counter()
         first()
         captures.append(time.perf_counter() - start)
-    return statistics.median(captures) / statistics.median(steps)
+    return statistics.median(captures[warmup:]) / statistics.median(steps[warmup:])
 
 
 def run() -> None:

@@ -146,28 +146,32 @@ def _reached(fn: Callable, args: tuple, kwargs: dict) -> tuple[list, list, list]
     any op has read it. Then the variables of those functions other than modules and classes,
     as (closure cell, value) and (globals, name, value): a tape holds while each still binds
     its value (a new learning rate or tensor assigned to a global captures again)."""
-    Tensor, found, cells, names, seen = _tensor(), [], [], [], set()
+    Tensor, found, cells, names, seen = _tensor(), {}, [], [], set()
+    fixed = (ModuleType, type)  # modules and classes: not rebound in practice, not checked
     todo = [fn, *args, *kwargs.values()]
     while todo:
         value = todo.pop()
+        if isinstance(value, Tensor):
+            found[value] = None
+            continue
         if id(value) in seen:
             continue
         seen.add(id(value))
         kind = type(value)
-        if isinstance(value, Tensor):
-            found.append(value)
-        elif kind is FunctionType:
+        if kind is FunctionType:
             if _shown_name(value.__code__.co_filename) is None:
                 continue  # the library's, or NumPy's
             for cell in value.__closure__ or ():
                 try:
-                    cells.append((cell, cell.cell_contents))
+                    bound = cell.cell_contents
                 except ValueError:  # a variable of the enclosing function not yet assigned
                     continue
-                todo.append(cells[-1][1])
+                if not isinstance(bound, fixed):
+                    cells.append((cell, bound))
+                    todo.append(bound)
             space = value.__globals__
             for name in _global_names(value.__code__):
-                if name in space:
+                if name in space and not isinstance(space[name], fixed):
                     names.append((space, name, space[name]))
                     todo.append(space[name])
         elif kind is list or kind is tuple or kind is dict:
@@ -179,9 +183,7 @@ def _reached(fn: Callable, args: tuple, kwargs: dict) -> tuple[list, list, list]
             todo.extend(p for group in value.param_groups for p in group["params"])
         elif hasattr(kind, "parameters") and hasattr(kind, "buffers"):  # a module
             todo += (*value.parameters(), *value.buffers())
-    fixed = (ModuleType, type)  # modules and classes: not rebound in practice, not checked
-    return (found, [c for c in cells if not isinstance(c[1], fixed)],
-            [n for n in names if not isinstance(n[2], fixed)])
+    return list(found), cells, names
 
 
 def _library_line() -> str | None:
@@ -453,8 +455,8 @@ class Tape:
         self._modules = [(m, _module_settings(m)) for m in recorder.modules.values()]
         self._cells, self._names = recorder.cells, recorder.names
         hooks = _post_accumulate_hooks()
-        self._reads = [(t, array, t._requires_grad, _hooked(t, hooks))
-                       for t, array in self._persistent]
+        self._reads = [(t, array, t._requires_grad, bool(t._hooks) or id(t) in hooks)
+                       for t, array in self._persistent]  # (whether it has hooks)
         self._runs = _schedule(self.entries, self.once, recorder.carries)
 
     def valid(self) -> bool:
@@ -464,7 +466,7 @@ class Tape:
         forward hooks; a tensor it reads given requires_grad or a hook; a variable it reads
         (a global or closure variable of its functions) given another value."""
         hooks = _post_accumulate_hooks()
-        for tensor, array, requires_grad, hooked in self._reads:  # _hooked, inline
+        for tensor, array, requires_grad, hooked in self._reads:
             if tensor.data is not array or tensor._requires_grad is not requires_grad:
                 return False
             if hooked:
@@ -964,13 +966,15 @@ class _Recorder:
         return captured
 
     def _graph_leaves(self, roots: Any) -> list:
-        Node = _engine().Node
-        hooks = _post_accumulate_hooks()
+        """The leaves that a backward from `roots` reaches, in the order a depth-first walk
+        meets them; a CompileError for a node not recorded in the step, or a hook that a replay
+        would not call."""
+        Node, hooks, nodes = _engine().Node, _post_accumulate_hooks(), self.nodes
         stack = [r.grad_fn for r in roots if r.grad_fn is not None]
-        seen, leaves = set(map(id, stack)), {}
+        seen, leaves = set(stack), {}
         while stack:
             node = stack.pop()
-            if id(node) not in self.nodes:
+            if id(node) not in nodes:
                 raise CompileError(f"ag.compile: backward reached {node.name}, recorded outside "
                                    "the compiled function; compute the loss inside it")
             if node.hooks or node.retained:
@@ -981,10 +985,10 @@ class _Recorder:
                     continue
                 target = edge[0]
                 if type(target) is Node:
-                    if id(target) not in seen:
-                        seen.add(id(target))
+                    if target not in seen:
+                        seen.add(target)
                         stack.append(target)
-                elif _hooked(target, hooks):
+                elif target._hooks or hooks and id(target) in hooks:
                     raise CompileError(
                         f"ag.compile: a hook on a tensor of shape {target.shape} cannot be "
                         f"captured (a replay would not call it): {_hook_names(target, hooks)}. "
@@ -1166,11 +1170,6 @@ def _module_settings(module: Any) -> tuple:
 _PLAIN = {int, float, bool, str, NoneType, tuple}
 
 
-def _hooked(tensor: Any, post_accumulate_hooks: dict) -> bool:
-    """Whether a tensor has hooks (a tape with a hook on its graph cannot be captured)."""
-    return bool(tensor._hooks) or id(tensor) in post_accumulate_hooks
-
-
 def _bump(version: list) -> None:
     version[0] += 1
 
@@ -1272,8 +1271,10 @@ class Compiled:
             inputs.append((where, buffer))
             return value
 
-        args = tuple(bind(i, a) for i, a in enumerate(args))
-        kwargs = {k: bind(k, v) for k, v in kwargs.items()}
+        if args:
+            args = tuple([bind(i, a) for i, a in enumerate(args)])
+        if kwargs:
+            kwargs = {k: bind(k, v) for k, v in kwargs.items()}
         tensors, recorder.cells, recorder.names = _reached(self.fn, args, kwargs)
         for tensor in tensors:  # the inputs among them are traced already
             recorder._traced_tensor(tensor)

@@ -952,7 +952,6 @@ class _Recorder:
         op, self.op, self.where = self.op, "backward", _user_line(3)  # engine.backward's caller
         try:
             captured = self._hooks_off(engine._run, roots, seeds, keep_graph, False, capture)
-            self.op = "grad"
             if capture is not None:
                 for g in captured:
                     if g is not None:
@@ -1020,9 +1019,6 @@ class _Recorder:
         self.known[id(total)] = total
         self._untraced(direct)
         result, out = (direct, plain) if previous is None else (summed, total)
-        if result is direct:  # the last replay's gradient may be in the buffer the walk makes
-            self.carries.setdefault(self.born.get(root, 0), []).append(
-                functools.partial(_carry, leaf, direct, summed))
 
         def run() -> None:
             before = leaf._grad
@@ -1031,12 +1027,17 @@ class _Recorder:
             elif result is summed:
                 np.copyto(total, plain)
             leaf._grad = result
-        leaf._grad = previous
-        self._unrecorded(run)
-        if leaf._grad is summed:
+        if previous is None:  # the leaf keeps the walk's gradient, which run() leaves it
+            # (the last replay's gradient may be in the buffer the walk makes: carried out)
+            self.carries.setdefault(self.born.get(root, 0), []).append(
+                functools.partial(_carry, leaf, direct, summed))
+        else:  # added to the one it holds, into the sum's buffer
+            leaf._grad = previous
+            self._unrecorded(run)
             summed.data = total.view(_Traced)
             self._untraced(summed)
-        self._add(f"grad{list(leaf.shape)}", [plain], [], run)
+        self.entries.append(_entry(("grad", f"grad{list(leaf.shape)}", [plain], [], run,
+                                    self.where)))  # what _add would append
         self.leaves[leaf] = None
 
     def grad_assigned(self, tensor: Any, value: Any) -> None:
@@ -1091,7 +1092,8 @@ class _Recorder:
             if isinstance(value, np.ndarray):
                 self.exposed.add(id(_root(value)))
         result = self._on_plain(fn, args, kwargs)
-        if args and hasattr(args[0], "state_dict") and hasattr(args[0], "load_state_dict"):
+        owner = type(args[0]) if args else NoneType
+        if hasattr(owner, "state_dict") and hasattr(owner, "load_state_dict"):
             self.objects[id(args[0])] = args[0]
         target = None
         if isinstance(result, Tensor):
@@ -1106,12 +1108,10 @@ class _Recorder:
             value = fn(*args, **kwargs)
             if target is not None:
                 np.copyto(target, value.data if isinstance(value, Tensor) else value)
-        owner = f"{type(args[0]).__name__}." if args and fn.__name__ in ("step", "zero_grad") \
-            else ""
-        op, where = self.op, self.where
-        self.op, self.where = "call", _user_line(3)  # the @replayed function's caller
-        self._add(owner + fn.__name__, [], [target], run)
-        self.op, self.where = op, where
+        name = f"{owner.__name__}.{fn.__name__}" if args and fn.__name__ in (
+            "step", "zero_grad") else fn.__name__
+        self.entries.append(_entry(("call", name, [], [target], run,
+                                    _user_line(3))))  # what _add would append, at the caller's line
         return result
 
     def guard(self, array: _Traced, flag: bool) -> None:

@@ -164,8 +164,8 @@ def _run(roots: Sequence[Tensor], seeds: list[Tensor], keep_graph: bool, create_
                 target, output_nr, shape, dtype = edge
                 if type(g) is not np.ndarray and not create_graph and isinstance(g, np.generic):
                     g = np.asarray(g)  # a rule on 0-d arrays gives NumPy scalars
-                if create_graph or type(g) is not np.ndarray or g.shape != shape \
-                        or g.dtype is not dtype:
+                if create_graph or not isinstance(g, np.ndarray) or g.shape != shape \
+                        or g.dtype is not dtype:  # (isinstance: ag.compile's traced arrays)
                     g = _fit(g, shape, dtype, node, create_graph)
                 if type(target) is not Node or target._general:  # a leaf, several outputs
                     _deliver(target, output_nr, g, pending, ready, leaf_grads)

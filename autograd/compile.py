@@ -121,17 +121,19 @@ def _user_line(depth: int = 2) -> str:
     return "?"
 
 
-def _global_names(code: Any) -> tuple[str, ...]:
-    """The names a code object and the code nested in it (lambdas, comprehensions) look up;
-    cached by id, as hashing a code object hashes all of its contents."""
+def _global_names(code: Any) -> tuple[str, ...] | None:
+    """The names a code object of the user's files and the code nested in it (lambdas,
+    comprehensions) look up; None for code of autograd, nn, optim and NumPy. Cached by id, as
+    hashing a code object hashes all of its contents."""
     known = _GLOBAL_NAMES.get(id(code))
     if known is None or known[0] is not code:
-        nested = (_global_names(c) for c in code.co_consts if inspect.iscode(c))
-        known = _GLOBAL_NAMES[id(code)] = (code, code.co_names + sum(nested, ()))
+        names = None if _shown_name(code.co_filename) is None else code.co_names + sum(
+            (_global_names(c) or () for c in code.co_consts if inspect.iscode(c)), ())
+        known = _GLOBAL_NAMES[id(code)] = (code, names)
     return known[1]
 
 
-_GLOBAL_NAMES: dict[int, tuple[Any, tuple[str, ...]]] = {}
+_GLOBAL_NAMES: dict[int, tuple[Any, tuple[str, ...] | None]] = {}
 
 
 _REACHED_ITEMS = 256  # a list, tuple or dict longer than this is data, not the step's tensors
@@ -159,7 +161,8 @@ def _reached(fn: Callable, args: tuple, kwargs: dict) -> tuple[list, list, list]
         seen.add(id(value))
         kind = type(value)
         if kind is FunctionType:
-            if _shown_name(value.__code__.co_filename) is None:
+            looked_up = _global_names(value.__code__)
+            if looked_up is None:
                 continue  # the library's, or NumPy's
             for cell in value.__closure__ or ():
                 try:
@@ -170,7 +173,7 @@ def _reached(fn: Callable, args: tuple, kwargs: dict) -> tuple[list, list, list]
                     cells.append((cell, bound))
                     todo.append(bound)
             space = value.__globals__
-            for name in _global_names(value.__code__):
+            for name in looked_up:
                 if name in space and not isinstance(space[name], fixed):
                     names.append((space, name, space[name]))
                     todo.append(space[name])
@@ -180,7 +183,8 @@ def _reached(fn: Callable, args: tuple, kwargs: dict) -> tuple[list, list, list]
         elif kind is MethodType:
             todo += (value.__func__, value.__self__)
         elif hasattr(kind, "add_param_group"):  # an optimizer
-            todo.extend(p for group in value.param_groups for p in group["params"])
+            for group in value.param_groups:
+                todo += group["params"]
         elif hasattr(kind, "parameters") and hasattr(kind, "buffers"):  # a module
             todo += (*value.parameters(), *value.buffers())
     return list(found), cells, names

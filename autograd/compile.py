@@ -551,7 +551,7 @@ def _schedule(entries: list[_Entry], once: set[int], carries: dict[int, list]) -
     """What a replay calls, in order: the entries not computed once, and the carries, each
     before the entry that made the buffer it saves."""
     runs = list(map(operator.attrgetter("run"), entries))
-    for i in sorted(once | carries.keys(), reverse=True):  # from the end: indices hold
+    for i in sorted({*once, *carries}, reverse=True):  # from the end: indices hold
         runs[i:i + (i in once)] = carries.get(i, ())
     return runs
 
@@ -954,18 +954,19 @@ class _Recorder:
                 if leaf._grad is not None:  # the walk stores its own gradient; added below
                     hidden[leaf], leaf._grad = leaf._grad, None
         op, self.op, self.where = self.op, "backward", _user_line(3)  # engine.backward's caller
+        _capture.recorder = None  # (_hooks_off, inline)
         try:
-            captured = self._hooks_off(engine._run, roots, seeds, keep_graph, False, capture)
-            if capture is not None:
-                for g in captured:
-                    if g is not None:
-                        self._untraced(g)
-                        self.exposed.add(id(_root(g.data)))
-                return captured
-            for leaf in leaves:
-                self._leaf_grad(leaf, hidden.get(leaf))
+            captured = engine._run(roots, seeds, keep_graph, False, capture)
         finally:
-            self.op = op
+            _capture.recorder, self.op = self, op
+        if capture is not None:
+            for g in captured:
+                if g is not None:
+                    self._untraced(g)
+                    self.exposed.add(id(_root(g.data)))
+            return captured
+        for leaf in leaves:
+            self._leaf_grad(leaf, hidden.get(leaf))
         return captured
 
     def _graph_leaves(self, roots: Any) -> list:
@@ -1016,7 +1017,7 @@ class _Recorder:
                 f"before backward (at {self.where}); a replay adds to the gradient the previous "
                 "replay left, not to this tensor. Set .grad to None, or call zero_grad()")
         plain = direct.data.view(np.ndarray)
-        root = id(_root(plain))
+        root = id(_root(direct.data))
         self.exposed.add(root)
         summed = Tensor._make(np.empty_like(plain), False, None, 0)
         total = summed.data
@@ -1040,7 +1041,7 @@ class _Recorder:
             self._unrecorded(run)
             summed.data = total.view(_Traced)
             self._untraced(summed)
-        self.entries.append(_entry(("grad", f"grad{list(leaf.shape)}", [plain], [], run,
+        self.entries.append(_entry(("grad", f"grad{list(plain.shape)}", [plain], [], run,
                                     self.where)))  # what _add would append
         self.leaves[leaf] = None
 

@@ -892,12 +892,17 @@ class _Recorder:
         """fn(*args, **kwargs) unrecorded, with the tensors the capture gave traced data back
         on their plain arrays meanwhile (an optimizer's NumPy on a traced array would go
         through its Python protocol on every call: several times slower)."""
-        plain = [swap for swap in self.swapped if swap[0].data is swap[1]]
-        for tensor, _, array in plain:
-            tensor.data = array
+        plain = []
+        for swap in self.swapped:
+            tensor, traced, array = swap
+            if tensor.data is traced:
+                tensor.data = array
+                plain.append(swap)
+        _capture.recorder = _capture.tape = None  # (_unrecorded, inline)
         try:
-            return self._unrecorded(fn, *args, **kwargs)
+            return fn(*args, **kwargs)
         finally:
+            _capture.recorder = _capture.tape = self
             for tensor, traced, array in plain:
                 if tensor.data is array:
                     tensor.data = traced

@@ -111,14 +111,24 @@ def _shown_name(path: str) -> str | None:
 
 def _user_line(depth: int = 2) -> str:
     """file:line of the innermost frame outside autograd, nn, optim and NumPy, from the frame
-    `depth` levels up (the callers skip the frames they know are the library's)."""
+    `depth` levels up (the callers skip the frames they know are the library's). Cached by
+    code object (by id, see _global_names) and instruction: f_lineno scans the code's line
+    table from its start, and a step's ops call this from the same few lines over and over."""
     frame = sys._getframe(depth)
     while frame is not None:
-        name = _shown_name(frame.f_code.co_filename)
+        code = frame.f_code
+        name = _shown_name(code.co_filename)
         if name is not None:
-            return f"{name}:{frame.f_lineno}"
+            key = (id(code), frame.f_lasti)
+            known = _LINES.get(key)
+            if known is None or known[0] is not code:
+                known = _LINES[key] = (code, f"{name}:{frame.f_lineno}")
+            return known[1]
         frame = frame.f_back
     return "?"
+
+
+_LINES: dict[tuple[int, int], tuple[Any, str]] = {}  # (id(code), f_lasti) -> (code, line)
 
 
 def _global_names(code: Any) -> tuple[str, ...] | None:

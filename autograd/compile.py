@@ -164,7 +164,7 @@ def _reached(fn: Callable, args: tuple, kwargs: dict) -> tuple[list, list, list]
     while todo:
         value = todo.pop()
         if isinstance(value, Tensor):
-            found[value] = None
+            found[id(value)] = value
             continue
         if id(value) in seen:
             continue
@@ -197,7 +197,7 @@ def _reached(fn: Callable, args: tuple, kwargs: dict) -> tuple[list, list, list]
                 todo += group["params"]
         elif hasattr(kind, "parameters") and hasattr(kind, "buffers"):  # a module
             todo += (*value.parameters(), *value.buffers())
-    return list(found), cells, names
+    return list(found.values()), cells, names
 
 
 def _library_line() -> str | None:
@@ -1112,8 +1112,7 @@ class _Recorder:
             if isinstance(value, np.ndarray):
                 self.exposed.add(id(_root(value)))
         result = self._on_plain(fn, args, kwargs)
-        owner = type(args[0]) if args else NoneType
-        if hasattr(owner, "state_dict") and hasattr(owner, "load_state_dict"):
+        if args and hasattr(args[0], "state_dict") and hasattr(args[0], "load_state_dict"):
             self.objects[id(args[0])] = args[0]
         target = None
         if isinstance(result, Tensor):
@@ -1128,7 +1127,7 @@ class _Recorder:
             value = fn(*args, **kwargs)
             if target is not None:
                 np.copyto(target, value.data if isinstance(value, Tensor) else value)
-        name = f"{owner.__name__}.{fn.__name__}" if args and fn.__name__ in (
+        name = f"{type(args[0]).__name__}.{fn.__name__}" if args and fn.__name__ in (
             "step", "zero_grad") else fn.__name__
         self.entries.append(_entry(("call", name, [], [target], run,
                                     _user_line(3))))  # what _add would append, at the caller's line

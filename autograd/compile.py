@@ -1047,8 +1047,8 @@ class _Recorder:
             elif result is summed:
                 np.copyto(total, plain)
             leaf._grad = result
-        if previous is None:  # the leaf keeps the walk's gradient, which run() leaves it
-            # (the last replay's gradient may be in the buffer the walk makes: carried out)
+        if previous is None:  # the walk's gradient stays the leaf's, as run() would leave it;
+            # the last replay's gradient may still be in the walk's buffer: carried out first
             self.carries.setdefault(self.born.get(root, 0), []).append(
                 functools.partial(_carry, leaf, direct, summed))
         else:  # added to the one it holds, into the sum's buffer

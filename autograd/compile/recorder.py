@@ -31,8 +31,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import blas, kernels
-from .grad_mode import _mode
+from .. import blas, kernels
+from ..grad_mode import _mode
 
 __all__ = ["compile", "replayed", "CompileError", "Compiled", "Tape"]
 
@@ -49,7 +49,8 @@ class _Capture(threading.local):
 
 _capture = _Capture()
 kernels._capture = _capture  # a kernel call during a capture is recorded as one call
-_HERE = os.path.dirname(os.path.abspath(__file__))
+# the autograd directory (this package's parent), from which the paths below are named
+_HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PACKAGES = tuple(os.path.join(os.path.dirname(_HERE), name) + os.sep
                   for name in ("autograd", "nn", "optim"))
 _SKIPPED = _PACKAGES + (os.path.dirname(np.__file__) + os.sep,)
@@ -87,7 +88,7 @@ def data_of(tensor: Any) -> np.ndarray:
 # ---- small helpers --------------------------------------------------------------------------
 @functools.cache
 def _engine() -> Any:
-    from . import engine  # imported late: engine.py imports this module
+    from .. import engine  # imported late: engine.py imports this package
     return engine
 
 
@@ -98,7 +99,7 @@ def _post_accumulate_hooks() -> dict:
 
 @functools.cache
 def _tensor() -> type:
-    from .tensor import Tensor  # imported late: tensor.py imports this module
+    from ..tensor import Tensor  # imported late: tensor.py imports this package
     return Tensor
 
 
@@ -1321,7 +1322,7 @@ def compile(fn: Callable, check: bool = False) -> Compiled:
 def _state(tape: Tape) -> dict:
     """Copies of everything a step changes outside its buffers: the tensors it reads, the
     leaves' gradients, the optimizers' and schedules' state, the random generator."""
-    from . import random
+    from .. import random
     generator = random._generator
     return {
         "arrays": [(t, t.data.copy()) for t, _ in tape._persistent],
@@ -1333,7 +1334,7 @@ def _state(tape: Tape) -> dict:
 
 
 def _restore(state: dict) -> None:
-    from . import random
+    from .. import random
     for t, saved in state["arrays"]:
         np.copyto(t.data, saved)
     for leaf, grad, saved in state["grads"]:

@@ -92,7 +92,7 @@ def _root_gradients(roots: Sequence[Tensor], gradients: Sequence[Any] | None,
             if root.data.size != 1:
                 raise RuntimeError(f"{caller}: the output has shape {root.shape}; gradient can "
                                    "be implied only for a scalar, pass `gradient=`")
-            ones = np.empty(root.data.shape, root.data.dtype)  # np.ones, without its Python
+            ones = np.empty(root.data.shape, root.data.dtype)  # np.ones without its wrapper
             ones.fill(1)
             if _capture.recorder is not None:  # ag.compile: the same on every replay
                 _capture.recorder.constant(ones)

@@ -171,7 +171,7 @@ class _Recorder:
     # ---- calls from traced arrays ------------------------------------------------------------
     def ufunc(self, ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
         name = _call_name(ufunc) if method == "__call__" and not kwargs else None
-        if name:  # the common call (one output, no keywords), with _read and _trace inline
+        if name:  # the common call (one output, no keywords), with _read inline
             known = self.known
             operands = []
             for a in inputs:  # the plain view of each buffer of the tape
@@ -183,12 +183,8 @@ class _Recorder:
                 else:
                     operands.append(a)
             inputs = operands
-            result = ufunc(*inputs)
-            if type(result) is not np.ndarray:
-                result = np.asarray(result)
-            traced = np.ndarray.copy(result.view(_Traced), "K")
-            out = known[id(traced)] = traced.view(np.ndarray)
-            self.born[id(traced)] = len(self.entries)
+            traced = self._trace(ufunc(*inputs))
+            out = known[id(traced)]
             if self.constants:
                 self._candidate(inputs, traced)
             if out.ndim or ufunc not in _EXACT or out.dtype.kind not in "biuf":
@@ -393,11 +389,9 @@ class _Recorder:
             if tensor.data is traced:
                 tensor.data = array
                 plain.append(swap)
-        _capture.recorder = _capture.tape = None  # (_unrecorded, inline)
         try:
-            return fn(*args, **kwargs)
+            return self._unrecorded(fn, *args, **kwargs)
         finally:
-            _capture.recorder = _capture.tape = self
             for tensor, traced, array in plain:
                 if tensor.data is array:
                     tensor.data = traced
@@ -454,11 +448,10 @@ class _Recorder:
                 if leaf._grad is not None:  # the walk stores its own gradient; added below
                     hidden[leaf], leaf._grad = leaf._grad, None
         op, self.op, self.where = self.op, "backward", _user_line(3)  # engine.backward's caller
-        _capture.recorder = None  # (_hooks_off, inline)
         try:
-            captured = engine._run(roots, seeds, keep_graph, False, capture)
+            captured = self._hooks_off(engine._run, roots, seeds, keep_graph, False, capture)
         finally:
-            _capture.recorder, self.op = self, op
+            self.op = op
         if capture is not None:
             for g in captured:
                 if g is not None:
